@@ -1,0 +1,573 @@
+"""The store benchmark: append rates, watch fan-out, range and reopen, against targets.
+
+    python -m bench.store            # full run (make bench), writes bench/results/store.json
+    python -m bench.store --short    # small sizes (make demo), writes bench/results/store-short.json
+    python -m bench.store --only fanout --repeat 1
+
+Measurements (each on a fresh log; keys like `/registry/pods/default/pod-00042`, 256-byte
+values; writers update keys they own, so every write is one append):
+
+- `append1`:  appends/s of one writer awaiting each write, memory and SQLite.
+- `append64`: appends/s of 64 concurrent writers, memory and SQLite; in the same run the raw
+  limit (plain `sqlite3` `executemany` of the same rows, 1000-row transactions) and the ratio
+  store/raw.
+- `fanout`:   64 writers write as fast as they can while 1 or 100 watchers read every event;
+  deliveries/s (watchers x events / time until the last watcher has the last event), delivery
+  latency p50/p99, and whether every watcher got every event in order.
+- `paced`:    a writer paced at 10k writes/s on real time (100 concurrent writes every 10 ms),
+  1 and 100 watchers: delivery latency p50/p99.
+- `range`:    one `range` over 100k live keys at the head.
+- `reopen`:   a 1M-event SQLite log (built through the store: 64 writers updating 10k keys) is
+  reopened and takes one write.
+
+Delivery latency is `perf_counter()` in the watcher minus the `perf_counter()` read right before
+the write was submitted. Each figure is the median of `--repeat` runs (3 in a full run, 1 in a
+short one) unless its `stat` column says otherwise. Targets are for a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import math
+import sys
+import tempfile
+from array import array
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+
+import store
+from bench._machine import machine_info
+from bench._raw import raw_append_rate
+from bench._workload import (
+    PREFIX,
+    KeySet,
+    create_keys,
+    payload,
+    percentile,
+    summarize,
+    update_concurrently,
+    update_paced,
+)
+from store import EventLog
+
+__all__ = ["main"]
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+BACKENDS = ("memory", "sqlite")
+WRITERS = 64
+
+
+# -- sizes and results ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each measurement does."""
+
+    repeats: int
+    keys: int  # keys the writers update
+    append1: dict[str, int]  # writes by the single awaited writer, per backend
+    append64: int  # writes by the 64 writers (and raw rows)
+    fanout_events: int
+    fanout_watchers: tuple[int, ...]
+    paced_events: int
+    paced_watchers: tuple[int, ...]
+    range_keys: int
+    range_reads: int
+    reopen_events: int
+
+
+FULL = Sizes(
+    repeats=3,
+    keys=10_000,
+    append1={"memory": 50_000, "sqlite": 10_000},
+    append64=200_000,
+    fanout_events=100_000,
+    fanout_watchers=(1, 100),
+    paced_events=50_000,
+    paced_watchers=(1, 100),
+    range_keys=100_000,
+    range_reads=5,
+    reopen_events=1_000_000,
+)
+SHORT = Sizes(
+    repeats=1,
+    keys=2_000,
+    append1={"memory": 5_000, "sqlite": 1_000},
+    append64=20_000,
+    fanout_events=10_000,
+    fanout_watchers=(1, 100),
+    paced_events=5_000,
+    paced_watchers=(1, 100),
+    range_keys=10_000,
+    range_reads=3,
+    reopen_events=20_000,
+)
+PACE_BATCH = 100  # writes per tick ...
+PACE_INTERVAL = 0.010  # ... every 10 ms: 10k writes/s
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bar a figure must clear: `value <op> bound`."""
+
+    op: str  # ">=", "<" or "=="
+    bound: float
+
+    def check(self, value: float) -> bool:
+        if math.isnan(value):
+            return False
+        if self.op == ">=":
+            return value >= self.bound
+        if self.op == "<":
+            return value < self.bound
+        if self.op == "==":
+            return value == self.bound
+        raise ValueError(f"unknown comparison {self.op!r}")
+
+    def __str__(self) -> str:
+        return f"{self.op} {_number(self.bound)}"
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    value: float
+    unit: str
+    target: Target | None = None
+    stat: str = ""
+
+    @property
+    def passed(self) -> bool | None:
+        return None if self.target is None else self.target.check(self.value)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "value": None if math.isnan(self.value) else self.value,
+            "unit": self.unit,
+            "target": None if self.target is None else str(self.target),
+            "pass": self.passed,
+            "stat": self.stat,
+        }
+
+
+@dataclass
+class Context:
+    sizes: Sizes
+    workdir: Path
+    results: list[Result] = field(default_factory=list)
+    _files: int = 0
+
+    def url(self, backend: str, name: str) -> str:
+        """A fresh log URL: `memory://`, or a new SQLite file in the work directory."""
+        if backend == "memory":
+            return "memory://"
+        self._files += 1
+        return f"sqlite:///{self.workdir / f'{name}-{self._files}.db'}"
+
+    def stat(self, kind: str = "median") -> str:
+        n = self.sizes.repeats
+        return "single run" if n == 1 else f"{kind} of {n}"
+
+    def add(self, result: Result) -> None:
+        self.results.append(result)
+        verdict = {None: "", True: "  PASS", False: "  MISS"}[result.passed]
+        target = f"  (target {result.target})" if result.target else ""
+        progress(f"  = {result.name}: {_number(result.value)} {result.unit}{target}{verdict}")
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    if value == int(value) and abs(value) >= 1:
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+@contextlib.asynccontextmanager
+async def _open(url: str) -> AsyncIterator[EventLog]:
+    async with store.open_log(url) as log:
+        yield log
+
+
+def _fresh() -> None:
+    """Start each timed run without garbage from the previous one."""
+    gc.collect()
+
+
+# -- append rates --------------------------------------------------------------------------
+
+
+async def _append_rate(ctx: Context, backend: str, writers: int, total: int) -> float:
+    async with _open(ctx.url(backend, f"append{writers}")) as log:
+        keys = KeySet(ctx.sizes.keys)
+        await create_keys(log, keys)
+        _fresh()
+        seconds = await update_concurrently(log, keys, total, writers=writers)
+        if log.revision != len(keys) + total:
+            raise AssertionError(f"head {log.revision}, expected {len(keys) + total}")
+    return total / seconds
+
+
+async def _repeat_rate(ctx: Context, label: str, run: Callable[[], Awaitable[float]]) -> float:
+    rates = []
+    for r in range(ctx.sizes.repeats):
+        rate = await run()
+        progress(f"    {label} run {r + 1}/{ctx.sizes.repeats}: {rate:,.0f}/s")
+        rates.append(rate)
+    return summarize(rates, stat="median")
+
+
+async def measure_append1(ctx: Context) -> None:
+    """One writer awaiting each write."""
+    for backend in BACKENDS:
+        total = ctx.sizes.append1[backend]
+        rate = await _repeat_rate(
+            ctx, f"append1 {backend}", lambda b=backend, n=total: _append_rate(ctx, b, 1, n)
+        )
+        target = Target(">=", 5_000) if backend == "sqlite" else None
+        ctx.add(Result(f"append.1writer.{backend}", rate, "appends/s", target, ctx.stat()))
+
+
+async def measure_append64(ctx: Context) -> None:
+    """64 concurrent writers on each backend, and the raw sqlite3 limit in the same run."""
+    total = ctx.sizes.append64
+    targets = {"memory": Target(">=", 300_000), "sqlite": Target(">=", 100_000)}
+    rates: dict[str, float] = {}
+    for backend in BACKENDS:
+        rates[backend] = await _repeat_rate(
+            ctx,
+            f"append{WRITERS} {backend}",
+            lambda b=backend: _append_rate(ctx, b, WRITERS, total),
+        )
+        name = f"append.{WRITERS}writers.{backend}"
+        ctx.add(Result(name, rates[backend], "appends/s", targets[backend], ctx.stat()))
+
+    keys = KeySet(ctx.sizes.keys)
+
+    async def raw() -> float:
+        ctx._files += 1
+        return raw_append_rate(ctx.workdir / f"raw-{ctx._files}.db", keys, total)
+
+    raw_rate = await _repeat_rate(ctx, "raw sqlite3 executemany", raw)
+    ctx.add(Result("append.raw_sqlite3.executemany", raw_rate, "rows/s", None, ctx.stat()))
+    ratio = rates["sqlite"] / raw_rate
+    ctx.add(Result(f"append.{WRITERS}writers.sqlite/raw", ratio, "ratio", Target(">=", 0.40)))
+
+
+# -- watch fan-out and delivery latency ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FanoutRun:
+    write_seconds: float
+    deliver_seconds: float  # from the first submit until the last watcher had the last event
+    complete: int  # watchers that got every event, in order, exactly once
+    latencies: list[float]  # seconds, sorted; from the sampled watchers
+
+
+def _sampled(watchers: int, samples: int = 10) -> set[int]:
+    """Indexes of up to `samples` watchers spread evenly, first and last included."""
+    if watchers <= samples:
+        return set(range(watchers))
+    return {round(k * (watchers - 1) / (samples - 1)) for k in range(samples)}
+
+
+async def _watch_all(
+    log: EventLog, after: int, last: int, arrivals: array[float] | None, done: list[float]
+) -> bool:
+    """Read events after `after` up to `last`; True if all came, in order, exactly once."""
+    expect = after + 1
+    watch = log.watch(PREFIX, after=after)
+    try:
+        async for ev in watch:
+            if ev.revision != expect:
+                progress(f"    watcher got revision {ev.revision}, expected {expect}")
+                return False
+            if arrivals is not None:
+                arrivals.append(perf_counter())
+            if expect == last:
+                done.append(perf_counter())
+                return True
+            expect += 1
+    except store.StoreError as exc:
+        progress(f"    watcher stopped at revision {expect - 1}: {exc!r}")
+        return False
+    finally:
+        await watch.aclose()
+    return False
+
+
+async def _fanout_once(
+    log: EventLog, keys: KeySet, events: int, watchers: int, *, paced: bool
+) -> FanoutRun:
+    after = log.revision
+    last = after + events
+    sampled = _sampled(watchers)
+    arrivals = {w: array("d") for w in sampled}
+    done: list[float] = []
+    tasks = [
+        asyncio.ensure_future(_watch_all(log, after, last, arrivals.get(w), done))
+        for w in range(watchers)
+    ]
+    for _ in range(3):  # let every watcher reach its first wait before the writers start
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.005)
+    submitted: dict[int, float] = {}
+    _fresh()
+    t0 = perf_counter()
+    if paced:
+        write_seconds = await update_paced(
+            log, keys, events, batch=PACE_BATCH, interval=PACE_INTERVAL, submitted=submitted
+        )
+    else:
+        write_seconds = await update_concurrently(
+            log, keys, events, writers=WRITERS, submitted=submitted
+        )
+    finished, pending = await asyncio.wait(tasks, timeout=max(30.0, events / 2_000))
+    for task in pending:
+        task.cancel()
+    complete = sum(1 for task in finished if task.result())
+    deliver_seconds = (max(done) if len(done) == watchers else perf_counter()) - t0
+    latencies = []
+    for series in arrivals.values():
+        latencies.extend(t - submitted[after + 1 + j] for j, t in enumerate(series))
+    latencies.sort()
+    return FanoutRun(write_seconds, deliver_seconds, complete, latencies)
+
+
+async def _fanout(ctx: Context, backend: str, watchers: int, events: int, *, paced: bool) -> None:
+    mode = "paced" if paced else "fanout"
+    runs: list[FanoutRun] = []
+    async with _open(ctx.url(backend, mode)) as log:
+        keys = KeySet(ctx.sizes.keys)
+        await create_keys(log, keys)
+        for r in range(ctx.sizes.repeats):
+            run = await _fanout_once(log, keys, events, watchers, paced=paced)
+            progress(
+                f"    {mode} {backend} {watchers} watchers run {r + 1}/{ctx.sizes.repeats}: "
+                f"writes {events / run.write_seconds:,.0f}/s, deliveries "
+                f"{watchers * events / run.deliver_seconds:,.0f}/s, "
+                f"p50 {percentile(run.latencies, 50) * 1e3:.2f} ms, "
+                f"p99 {percentile(run.latencies, 99) * 1e3:.2f} ms, "
+                f"complete {run.complete}/{watchers}"
+            )
+            runs.append(run)
+    stat = ctx.stat()
+    name = f"{mode}.{backend}.{watchers}w"
+    writes = summarize([events / r.write_seconds for r in runs], stat="median")
+    p50 = summarize([percentile(r.latencies, 50) * 1e3 for r in runs], stat="median")
+    p99 = summarize([percentile(r.latencies, 99) * 1e3 for r in runs], stat="median")
+    complete = min(r.complete for r in runs)
+    if paced:
+        rate = PACE_BATCH / PACE_INTERVAL
+        ctx.add(Result(f"{name}.writes", writes, "writes/s", Target(">=", 0.95 * rate), stat))
+        ctx.add(Result(f"{name}.latency_p50", p50, "ms", None, stat))
+        ctx.add(Result(f"{name}.latency_p99", p99, "ms", Target("<", 10.0), stat))
+    else:
+        deliveries = summarize(
+            [watchers * events / r.deliver_seconds for r in runs], stat="median"
+        )
+        ctx.add(Result(f"{name}.writes", writes, "writes/s", None, stat))
+        ctx.add(Result(f"{name}.deliveries", deliveries, "events/s", None, stat))
+        ctx.add(Result(f"{name}.latency_p50", p50, "ms", None, stat))
+        ctx.add(Result(f"{name}.latency_p99", p99, "ms", None, stat))
+    target = Target("==", watchers) if watchers > 1 else None
+    worst = "worst" if len(runs) > 1 else "single run"
+    ctx.add(Result(f"{name}.complete_in_order", complete, "watchers", target, worst))
+
+
+async def measure_fanout(ctx: Context) -> None:
+    """64 writers as fast as they go, 1 and 100 watchers reading every event."""
+    for backend in BACKENDS:
+        for watchers in ctx.sizes.fanout_watchers:
+            await _fanout(ctx, backend, watchers, ctx.sizes.fanout_events, paced=False)
+
+
+async def measure_paced(ctx: Context) -> None:
+    """10k writes/s on real time, 1 and 100 watchers: delivery latency."""
+    for backend in BACKENDS:
+        for watchers in ctx.sizes.paced_watchers:
+            await _fanout(ctx, backend, watchers, ctx.sizes.paced_events, paced=True)
+
+
+# -- range and reopen ----------------------------------------------------------------------
+
+
+async def measure_range(ctx: Context) -> None:
+    """One `range` over all live keys (100k in a full run) at the head."""
+    n = ctx.sizes.range_keys
+    for backend in BACKENDS:
+        async with _open(ctx.url(backend, "range")) as log:
+            keys = KeySet(n)
+            await create_keys(log, keys)
+            seconds = []
+            for _ in range(ctx.sizes.range_reads):
+                _fresh()
+                t0 = perf_counter()
+                result = await log.range(PREFIX)
+                seconds.append(perf_counter() - t0)
+                if len(result.items) != n or result.revision != log.revision:
+                    raise AssertionError(f"range returned {len(result.items)} keys, not {n}")
+        best = summarize(seconds, stat="median")
+        stat = f"median of {len(seconds)}"
+        ctx.add(Result(f"range.{n // 1000}k_keys.{backend}", best * 1e3, "ms", None, stat))
+        ctx.add(Result(f"range.{n // 1000}k_keys.{backend}.rate", n / best, "keys/s", None, stat))
+
+
+async def measure_reopen(ctx: Context) -> None:
+    """Build a 1M-event SQLite log through the store, then reopen it and write once."""
+    total = ctx.sizes.reopen_events
+    url = ctx.url("sqlite", "reopen")
+    keys = KeySet(ctx.sizes.keys)
+    progress(f"    building a {total:,}-event SQLite log through the store ...")
+    async with _open(url) as log:
+        t0 = perf_counter()
+        await create_keys(log, keys)
+        await update_concurrently(log, keys, total - len(keys), writers=WRITERS)
+        build = perf_counter() - t0
+        t1 = perf_counter()
+    close = perf_counter() - t1
+    path = Path(url.removeprefix("sqlite://"))
+    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    label = f"{total // 1000}k" if total < 1_000_000 else f"{total // 1_000_000}M"
+    ctx.add(Result(f"reopen.{label}_events.build", total / build, "appends/s", None, "single run"))
+    ctx.add(Result(f"reopen.{label}_events.file_size", size / 1e6, "MB", None, "single run"))
+    ctx.add(Result(f"reopen.{label}_events.close", close, "s", None, "single run"))
+    times = []
+    for r in range(ctx.sizes.repeats):
+        _fresh()
+        t0 = perf_counter()
+        async with _open(url) as log:
+            rev = await log.create(f"/registry/bench/reopen-{r}", payload(r), actor="bench")
+            seconds = perf_counter() - t0
+        if rev != total + r + 1:
+            raise AssertionError(f"the write after reopening got revision {rev}")
+        progress(f"    reopen run {r + 1}/{ctx.sizes.repeats}: {seconds:.2f} s")
+        times.append(seconds)
+    reopen = summarize(times, stat="median")
+    stat = ctx.stat()
+    ctx.add(Result(f"reopen.{label}_events.sqlite", reopen, "s", Target("<", 5.0), stat))
+
+
+MEASUREMENTS: dict[str, Callable[[Context], Awaitable[None]]] = {
+    "append1": measure_append1,
+    "append64": measure_append64,
+    "fanout": measure_fanout,
+    "paced": measure_paced,
+    "range": measure_range,
+    "reopen": measure_reopen,
+}
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def table(results: Sequence[Result]) -> str:
+    rows = [("measurement", "value", "unit", "target", "", "stat")]
+    for r in results:
+        verdict = {None: "", True: "PASS", False: "MISS"}[r.passed]
+        target = "" if r.target is None else str(r.target)
+        rows.append((r.name, _number(r.value), r.unit, target, verdict, r.stat))
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [
+            cell.rjust(w) if c in (1, 3) else cell.ljust(w)
+            for c, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_json(path: Path, sizes: Sizes, mode: str, results: Sequence[Result]) -> None:
+    document = {
+        "machine": machine_info(),
+        "mode": mode,
+        "sizes": {k: v for k, v in vars(sizes).items()},
+        "results": [r.as_json() for r in results],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.store",
+        description="Benchmark the store: appends/s, watch fan-out and latency, range, reopen.",
+    )
+    parser.add_argument(
+        "--short", action="store_true", help="small sizes, one run each (the whole run < 30 s)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(MEASUREMENTS),
+        metavar="NAME",
+        help=f"run only this measurement (repeatable): {', '.join(MEASUREMENTS)}",
+    )
+    parser.add_argument("--repeat", type=int, metavar="N", help="runs per figure (median)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="PATH",
+        help="results file (default bench/results/store.json, or store-short.json with "
+        "--short; a run with --only writes none unless --out is given)",
+    )
+    parser.add_argument(
+        "--dir", type=Path, metavar="DIR", help="where SQLite files go (default: a temp dir)"
+    )
+    return parser.parse_args(argv)
+
+
+async def _run(names: Sequence[str], ctx: Context) -> None:
+    for name in names:
+        progress(f"[{name}] {MEASUREMENTS[name].__doc__}")
+        t0 = perf_counter()
+        await MEASUREMENTS[name](ctx)
+        progress(f"[{name}] {perf_counter() - t0:.1f} s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = SHORT if args.short else FULL
+    if args.repeat is not None:
+        if args.repeat < 1:
+            raise SystemExit("--repeat must be at least 1")
+        sizes = Sizes(**{**vars(sizes), "repeats": args.repeat})
+    names = list(dict.fromkeys(args.only)) if args.only else list(MEASUREMENTS)
+    out: Path | None = args.out
+    if out is None and not args.only:
+        out = RESULTS_DIR / ("store-short.json" if args.short else "store.json")
+    t0 = perf_counter()
+    with tempfile.TemporaryDirectory(prefix="cpemu-bench-", dir=args.dir) as workdir:
+        ctx = Context(sizes, Path(workdir))
+        asyncio.run(_run(names, ctx))
+    print(table(ctx.results))
+    missed = [r.name for r in ctx.results if r.passed is False]
+    print(f"\n{len(ctx.results)} figures, {len(missed)} targets missed, {perf_counter() - t0:.0f} s")
+    if out is not None:
+        write_json(out, sizes, "short" if args.short else "full", ctx.results)
+        print(f"results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

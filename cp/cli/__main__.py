@@ -1,0 +1,5 @@
+import sys
+
+from cp.cli import main
+
+sys.exit(main())

@@ -1,0 +1,543 @@
+"""What every backend shares: the writer task, write validation, head reads and watches.
+
+A backend subclasses `LogBase` and supplies persistence (`_persist`, `_persist_compaction`)
+and history reads (`_history`, `_get_at`, `_range_at`). Everything else is here, once.
+
+Write path: `create`/`update`/`delete` check their arguments, queue a `_Write` and await its
+future. The writer task takes every queued write at once, validates them in order against
+the latest index (plus the batch's own earlier writes), numbers the accepted ones with the next
+revisions, persists them in one step, then — and only then — applies them to the index,
+appends their events to the window, wakes the watchers and resolves the futures, in order.
+Nothing is visible before it is durable, and a failed persist changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Final, Self
+
+import anyio
+import anyio.abc
+
+from store.errors import (
+    Compacted,
+    FutureRevision,
+    InvalidArgument,
+    KeyExists,
+    KeyNotFound,
+    RevisionMismatch,
+    StoreClosed,
+    StoreError,
+)
+from store.index import EventWindow, LatestIndex
+from store.types import MAX_VALUE_BYTES, Event, KeyValue, RangeResult
+from store.validate import check_key, check_prefix, check_revision, check_value, check_write_meta
+from store.watch import LogWatch
+
+__all__ = ["Accepted", "LogBase"]
+
+_CREATE: Final = 0
+_UPDATE: Final = 1
+_DELETE: Final = 2
+_COMPACT: Final = 3
+
+#: Events a watcher can lag behind the head and still read from memory (per log, shared).
+DEFAULT_WINDOW: Final = 65_536
+#: Events read from the window or history per step of `events()` or of a lagging watcher.
+_READ_CHUNK: Final = 4096
+
+
+def _plain_write(key: object, value: object, actor: object, cause: object, time: object) -> bool:
+    """The common, valid case, checked in one expression; anything else gets the full checks."""
+    return (
+        type(key) is str
+        and key != ""
+        and type(value) is bytes
+        and len(value) <= MAX_VALUE_BYTES
+        and type(actor) is str
+        and type(cause) is int
+        and cause >= 0
+        and type(time) is float
+        and time - time == 0.0  # finite
+    )
+
+
+class _Write:
+    """A queued request for the writer task."""
+
+    __slots__ = ("actor", "cause", "expected", "future", "key", "op", "time", "value")
+
+    def __init__(
+        self,
+        op: int,
+        key: str,
+        value: bytes | None,
+        expected: int | None,
+        actor: str,
+        cause: int,
+        time: float,
+        future: asyncio.Future[int] | None,
+    ) -> None:
+        self.op = op
+        self.key = key
+        self.value = value
+        self.expected = expected
+        self.actor = actor
+        self.cause = cause
+        self.time = time
+        self.future = future
+
+
+class Accepted:
+    """One validated write of a batch: its event, the new latest version (None for a DELETE)
+    and the revision of the key's previous event (None for the first event of a key)."""
+
+    __slots__ = ("event", "kv", "prev_revision")
+
+    def __init__(self, event: Event, kv: KeyValue | None, prev_revision: int | None) -> None:
+        self.event = event
+        self.kv = kv
+        self.prev_revision = prev_revision
+
+
+def _accept(
+    write: _Write, current: KeyValue | None, last_revision: int | None, revision: int
+) -> Accepted | StoreError:
+    """Check one write against the key's current version; if it holds, give it `revision`.
+
+    `last_revision` is the revision of the key's newest event (a DELETE for a dead key).
+    """
+    key = write.key
+    op = write.op
+    if op == _CREATE:
+        if current is not None:
+            return KeyExists(key, current.mod_revision)
+        value = write.value
+        assert value is not None
+        kv: KeyValue | None = KeyValue(key, value, revision, revision, 1)
+        event = Event(revision, "PUT", key, value, None, write.actor, write.cause, write.time)
+        return Accepted(event, kv, last_revision)
+    if current is None:
+        return KeyNotFound(key)
+    expected = write.expected
+    if expected is not None and expected != current.mod_revision:
+        return RevisionMismatch(key, expected, current.mod_revision)
+    if op == _UPDATE:
+        value = write.value
+        assert value is not None
+        kv = KeyValue(key, value, current.create_revision, revision, current.version + 1)
+        prev_value = current.value
+        event = Event(revision, "PUT", key, value, prev_value, write.actor, write.cause, write.time)
+    else:
+        kv = None
+        event = Event(
+            revision, "DELETE", key, None, current.value, write.actor, write.cause, write.time
+        )
+    return Accepted(event, kv, last_revision)
+
+
+class LogBase:
+    """The shared half of an event log. Use it through `store.open_log`."""
+
+    #: True for backends with nothing to persist: a write then commits in the caller's step,
+    #: which is as sequential as the writer task (one event loop) and skips a task switch.
+    _commits_inline: bool = False
+
+    def __init__(self, *, head: int, compacted: int, window: int = DEFAULT_WINDOW) -> None:
+        self._index = LatestIndex()
+        self._head = head
+        self._compacted = compacted
+        self._compacting_to = compacted  # raised before a compaction runs, for racing reads
+        self._window = EventWindow(head + 1)
+        self._window_size = window
+        self._pending: list[_Write] = []
+        self._wake: asyncio.Future[None] | None = None
+        self._committed: asyncio.Event | None = None  # exists while a watcher waits
+        self._closing = False
+        self._closed = False
+        self._task_group: anyio.abc.TaskGroup | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        task_group.start_soon(self._writer_loop)
+        self._task_group = task_group
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Finish every queued write, stop the writer, end watches, release the backend."""
+        if self._closing:
+            return
+        self._closing = True
+        self._wake_writer()
+        try:
+            if self._task_group is not None:
+                await self._task_group.__aexit__(None, None, None)
+        finally:
+            self._closed = True
+            self._notify_watchers()
+            await self._close_backend()
+
+    @property
+    def revision(self) -> int:
+        return self._head
+
+    @property
+    def compacted_revision(self) -> int:
+        return self._compacted
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def window(self) -> EventWindow:
+        """The newest events, shared by every watcher (read-only outside this class)."""
+        return self._window
+
+    async def wait_for_commit(self) -> None:
+        """Return after the next batch becomes visible, or the log closes."""
+        if self._closed:
+            return
+        if self._committed is None:
+            self._committed = asyncio.Event()
+        await self._committed.wait()
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise StoreClosed()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def create(
+        self, key: str, value: bytes, *, actor: str = "user", cause: int = 0, time: float = 0.0
+    ) -> int:
+        if not _plain_write(key, value, actor, cause, time):
+            check_key(key)
+            check_value(key, value)
+            check_write_meta(actor, cause, time)
+        return await self._submit(_CREATE, key, value, None, actor, cause, time)
+
+    async def update(
+        self,
+        key: str,
+        value: bytes,
+        *,
+        expected: int,
+        actor: str = "user",
+        cause: int = 0,
+        time: float = 0.0,
+    ) -> int:
+        if not (_plain_write(key, value, actor, cause, time) and type(expected) is int
+                and expected >= 0):
+            check_key(key)
+            check_value(key, value)
+            check_revision("expected", expected)
+            check_write_meta(actor, cause, time)
+        return await self._submit(_UPDATE, key, value, expected, actor, cause, time)
+
+    async def delete(
+        self,
+        key: str,
+        *,
+        expected: int | None = None,
+        actor: str = "user",
+        cause: int = 0,
+        time: float = 0.0,
+    ) -> int:
+        check_key(key)
+        if expected is not None:
+            check_revision("expected", expected)
+        check_write_meta(actor, cause, time)
+        return await self._submit(_DELETE, key, None, expected, actor, cause, time)
+
+    async def compact(self, revision: int) -> None:
+        check_revision("revision", revision)
+        if revision > self._head:
+            raise FutureRevision(revision, self._head)
+        await self._submit(_COMPACT, "", None, revision, "", 0, 0.0)
+
+    async def _submit(
+        self,
+        op: int,
+        key: str,
+        value: bytes | None,
+        expected: int | None,
+        actor: str,
+        cause: int,
+        time: float,
+    ) -> int:
+        if self._closing:
+            raise StoreClosed()
+        if self._commits_inline and not self._pending and op != _COMPACT:
+            write = _Write(op, key, value, expected, actor, cause, float(time), None)
+            return self._commit_inline(write)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Write(op, key, value, expected, actor, cause, float(time), future))
+        self._wake_writer()
+        return await future
+
+    def _commit_inline(self, write: _Write) -> int:
+        """Validate, number and apply one write at once (backends whose persist is a no-op)."""
+        index = self._index
+        key = write.key
+        item = _accept(write, index.live.get(key), index.last_revision.get(key), self._head + 1)
+        if not isinstance(item, Accepted):
+            raise item
+        self._apply((item,))
+        return item.event.revision
+
+    def _wake_writer(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def _writer_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._pending:
+                if self._closing:
+                    return
+                self._wake = loop.create_future()
+                await self._wake
+                continue
+            batch, self._pending = self._pending, []
+            start = 0
+            for i, write in enumerate(batch):
+                if write.op == _COMPACT:
+                    await self._commit(batch[start:i])
+                    await self._run_compaction(write)
+                    start = i + 1
+            await self._commit(batch[start:] if start else batch)
+            await self._maintain()
+
+    async def _commit(self, batch: list[_Write]) -> None:
+        if not batch:
+            return
+        accepted, outcomes = self._plan(batch)
+        if accepted:
+            try:
+                await self._persist(accepted)
+            except Exception as exc:  # nothing was applied: fail the whole batch
+                error = StoreError(f"write failed, nothing was committed: {exc!r}")
+                error.__cause__ = exc
+                for write in batch:
+                    if write.future is not None and not write.future.done():
+                        write.future.set_exception(error)
+                return
+            self._apply(accepted)
+        for write, outcome in zip(batch, outcomes, strict=True):
+            future = write.future
+            if future is None or future.done():  # the caller was cancelled; the write stands
+                continue
+            if isinstance(outcome, int):
+                future.set_result(outcome)
+            else:
+                future.set_exception(outcome)
+
+    def _plan(self, batch: list[_Write]) -> tuple[list[Accepted], list[int | StoreError]]:
+        """Validate the batch in order; number the accepted writes. Changes no state."""
+        live = self._index.live
+        last_revision = self._index.last_revision
+        overlay: dict[str, Accepted] = {}  # each key's newest accepted write in this batch
+        accepted: list[Accepted] = []
+        outcomes: list[int | StoreError] = []
+        revision = self._head
+        for write in batch:
+            key = write.key
+            if key in overlay:
+                earlier = overlay[key]
+                item = _accept(write, earlier.kv, earlier.event.revision, revision + 1)
+            else:
+                item = _accept(write, live.get(key), last_revision.get(key), revision + 1)
+            if isinstance(item, Accepted):
+                revision += 1
+                overlay[key] = item
+                accepted.append(item)
+                outcomes.append(revision)
+            else:
+                outcomes.append(item)
+        return accepted, outcomes
+
+    def _apply(self, accepted: Sequence[Accepted]) -> None:
+        """Make a persisted batch visible: index, window, head, watchers."""
+        index = self._index
+        events = self._window.events
+        for item in accepted:
+            event = item.event
+            if item.kv is not None:
+                index.put(item.kv)
+            else:
+                index.remove(event.key, event.revision)
+            events.append(event)
+        self._head = accepted[-1].event.revision
+        self._after_apply(accepted)
+        self._notify_watchers()
+
+    def _after_apply(self, accepted: Sequence[Accepted]) -> None:
+        """Hook for backends, called when a batch became visible (before watchers wake)."""
+
+    async def _maintain(self) -> None:
+        """Hook for backends, awaited by the writer between batches (e.g. checkpoints)."""
+
+    def _notify_watchers(self) -> None:
+        committed = self._committed
+        if committed is not None:
+            self._committed = None
+            committed.set()
+
+    async def _run_compaction(self, write: _Write) -> None:
+        target = write.expected
+        assert target is not None
+        if target < self._compacted:
+            outcome: StoreError | None = Compacted(target, self._compacted)
+        elif target == self._compacted:
+            outcome = None
+        else:
+            self._compacting_to = target
+            try:
+                await self._persist_compaction(target)
+            except Exception as exc:
+                self._compacting_to = self._compacted
+                outcome = StoreError(f"compaction to {target} failed: {exc!r}")
+                outcome.__cause__ = exc
+            else:
+                self._compacted = target
+                self._index.forget_tombstones(target)
+                outcome = None
+        future = write.future
+        if future is not None and not future.done():
+            if outcome is None:
+                future.set_result(target)
+            else:
+                future.set_exception(outcome)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _check_read_revision(self, at: int | None) -> int | None:
+        """None for a read at the head, else the checked revision."""
+        if self._closing:
+            raise StoreClosed()
+        if at is None:
+            return None
+        check_revision("at", at)
+        if at > self._head:
+            raise FutureRevision(at, self._head)
+        if at < self._compacted:
+            raise Compacted(at, self._compacted)
+        return at
+
+    def _check_not_compacted(self, revision: int) -> None:
+        """After an awaited history read: fail if a compaction overtook it."""
+        floor = max(self._compacted, self._compacting_to)
+        if revision < floor:
+            raise Compacted(revision, floor)
+
+    async def get(self, key: str, *, at: int | None = None) -> KeyValue | None:
+        check_key(key)
+        at = self._check_read_revision(at)
+        last = self._index.last_revision.get(key)
+        if at is None or last is None or last <= at:
+            # The head answers: the key's newest event is at or before `at`, or it has none.
+            return self._index.live.get(key) if last is not None else None
+        kv = await self._get_at(key, at)
+        self._check_not_compacted(at)
+        return kv
+
+    async def range(
+        self, prefix: str, *, at: int | None = None, limit: int | None = None
+    ) -> RangeResult:
+        check_prefix(prefix)
+        if limit is not None:
+            check_revision("limit", limit)
+            limit = limit or None  # etcd: a limit of 0 means no limit
+        at = self._check_read_revision(at)
+        if at is None or at == self._head:
+            return RangeResult(self._index.range(prefix, limit), self._head)
+        items = await self._range_at(prefix, at, limit)
+        self._check_not_compacted(at)
+        return RangeResult(items, at)
+
+    def watch(self, prefix: str, *, after: int) -> LogWatch:
+        check_prefix(prefix)
+        check_revision("after", after)
+        self._check_open()
+        if after < self._compacted:
+            raise Compacted(after, self._compacted)
+        return LogWatch(self, prefix, after)
+
+    def events(
+        self, *, after: int = 0, until: int | None = None, prefix: str = ""
+    ) -> AsyncIterator[Event]:
+        check_prefix(prefix)
+        check_revision("after", after)
+        self._check_open()
+        head = self._head
+        if until is None:
+            until = head
+        else:
+            check_revision("until", until)
+            if until > head:
+                raise FutureRevision(until, head)
+        if after > head:
+            raise FutureRevision(after, head)
+        if after < self._compacted:
+            raise Compacted(after, self._compacted)
+        return self._iter_events(after, until, prefix)
+
+    async def _iter_events(self, after: int, until: int, prefix: str) -> AsyncIterator[Event]:
+        position = after
+        while position < until:
+            events, position = await self.read_events(prefix, position, until)
+            for event in events:
+                yield event
+
+    async def read_events(self, prefix: str, after: int, until: int) -> tuple[list[Event], int]:
+        """Events in (after, until] matching `prefix`, from the window when it reaches back
+        far enough, else a chunk of history. Returns them and the revision scanned up to."""
+        window = self._window
+        if after + 1 >= window.base:
+            events = window.events
+            start = after + 1 - window.base
+            stop = min(until + 1 - window.base, start + _READ_CHUNK)
+            chunk = events[start:stop]
+            if prefix:
+                chunk = [e for e in chunk if e.key.startswith(prefix)]
+            return chunk, min(stop, len(events)) + window.base - 1
+        self._check_not_compacted(after)
+        events, scanned = await self._history(prefix, after, min(until, window.base - 1))
+        self._check_not_compacted(after)
+        return events, scanned
+
+    # -- backend hooks ---------------------------------------------------------------------
+
+    async def _persist(self, accepted: list[Accepted]) -> None:
+        raise NotImplementedError
+
+    async def _persist_compaction(self, revision: int) -> None:
+        raise NotImplementedError
+
+    async def _history(self, prefix: str, after: int, until: int) -> tuple[list[Event], int]:
+        """A chunk of events in (after, until] with `prefix`, and the revision scanned to."""
+        raise NotImplementedError
+
+    async def _get_at(self, key: str, at: int) -> KeyValue | None:
+        raise NotImplementedError
+
+    async def _range_at(self, prefix: str, at: int, limit: int | None) -> list[KeyValue]:
+        raise NotImplementedError
+
+    async def _close_backend(self) -> None:
+        """Release backend resources after the writer stopped."""

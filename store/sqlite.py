@@ -1,0 +1,344 @@
+"""The SQLite backend: the durable, embedded default (aiosqlite, WAL).
+
+Tables (schema 1)::
+
+    meta(name PRIMARY KEY, value)  -- format='cpemu-log', schema=1, compacted, state_rev
+    log(rev INTEGER PRIMARY KEY, key, value, prev_rev, create_rev, version, actor, cause, time)
+    state(key PRIMARY KEY, rev)    -- each key's newest row, as of meta.state_rev
+
+- `log` is the event log itself, one row per revision. A DELETE row has `value` NULL; `prev_rev`
+  is the row of the key's previous event, so an event's `prev_value` is one primary-key join
+  away and never stored twice.
+- Only rows are appended; each batch of the writer task is one transaction. A transaction is
+  atomic, so a killed process leaves every acknowledged write and no part of any other.
+- `state` is a checkpoint of the latest-state index, rewritten for the keys changed since the
+  last one every `checkpoint_every` revisions, after a compaction and on close. Reopening reads
+  `state` (one row per key) plus the rows after `state_rev`, so its cost grows with the number
+  of keys and not with the number of historic versions.
+- Compaction deletes the rows superseded at or before the compacted revision, found through
+  the `prev_rev` of the newer rows, and tombstones; the newest row of every key stays.
+- Writes go through one connection (the writer task's); history reads use a second one, which
+  in WAL mode sees only committed transactions and never blocks the writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Final, Self
+
+import aiosqlite
+
+from store.base import DEFAULT_WINDOW, Accepted, LogBase
+from store.errors import InvalidArgument, StoreError
+from store.types import Event, KeyValue
+
+__all__ = ["SYNCHRONOUS_LEVELS", "SqliteLog"]
+
+SYNCHRONOUS_LEVELS: Final = ("NORMAL", "FULL")
+_FORMAT: Final = "cpemu-log"
+_SCHEMA: Final = 1
+_HISTORY_CHUNK: Final = 4096
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+
+_CREATE_SCHEMA: Final = (
+    "CREATE TABLE meta(name TEXT PRIMARY KEY, value) WITHOUT ROWID",
+    "CREATE TABLE log(rev INTEGER PRIMARY KEY, key TEXT NOT NULL, value BLOB,"
+    " prev_rev INTEGER, create_rev INTEGER, version INTEGER,"
+    " actor TEXT NOT NULL, cause INTEGER NOT NULL, time REAL NOT NULL)",
+    "CREATE TABLE state(key TEXT PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID",
+)
+_INSERT: Final = "INSERT INTO log VALUES (?,?,?,?,?,?,?,?,?)"
+_EVENT_COLUMNS: Final = (
+    "SELECT l.rev, l.key, l.value, p.value, l.actor, l.cause, l.time"
+    " FROM log l LEFT JOIN log p ON p.rev = l.prev_rev"
+)
+
+
+class SqliteLog(LogBase):
+    """An event log in one SQLite file. Open it with `store.open_log("sqlite:///path.db")`."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        synchronous: str = "NORMAL",
+        window: int = DEFAULT_WINDOW,
+        checkpoint_every: int = 50_000,
+    ) -> None:
+        super().__init__(head=0, compacted=0, window=window)
+        self._path = path
+        self._synchronous = synchronous
+        self._checkpoint_every = checkpoint_every
+        self._state_revision = 0
+        self._dirty: dict[str, int] = {}  # key -> newest row, changed since the checkpoint
+        self._forgotten: list[str] = []  # keys compaction removed, still in `state`
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self._open()
+        except BaseException:
+            await self._close_connections()
+            raise
+        return await super().__aenter__()
+
+    async def _open(self) -> None:
+        path = self._path
+        _check_sqlite_header(path)
+        try:
+            writer = self._writer = await aiosqlite.connect(path)
+            tables = {row[0] for row in await writer.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )}
+            if not tables:
+                await self._create_schema(writer)
+            else:
+                await self._check_schema(writer, tables)
+            await writer.execute("PRAGMA journal_mode = WAL")
+            await writer.execute(f"PRAGMA synchronous = {self._synchronous}")
+            reader = self._reader = await aiosqlite.connect(path)
+            await reader.execute("PRAGMA query_only = 1")
+            await self._load(reader)
+        except sqlite3.DatabaseError as exc:
+            raise InvalidArgument(f"{path}: cannot open as a cpemu log: {exc}") from exc
+
+    async def _create_schema(self, writer: aiosqlite.Connection) -> None:
+        for statement in _CREATE_SCHEMA:
+            await writer.execute(statement)
+        await writer.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("format", _FORMAT), ("schema", _SCHEMA), ("compacted", 0), ("state_rev", 0)],
+        )
+        await writer.commit()
+
+    async def _check_schema(self, writer: aiosqlite.Connection, tables: set[str]) -> None:
+        meta: dict[str, object] = {}
+        if "meta" in tables:
+            rows = await writer.execute_fetchall("SELECT name, value FROM meta")
+            meta = {str(name): value for name, value in rows}
+        if meta.get("format") != _FORMAT or not {"log", "state"} <= tables:
+            raise InvalidArgument(f"{self._path}: a SQLite database, but not a cpemu log")
+        if meta.get("schema") != _SCHEMA:
+            raise InvalidArgument(
+                f"{self._path}: cpemu log schema {meta.get('schema')!r}, this build reads {_SCHEMA}"
+            )
+
+    async def _load(self, reader: aiosqlite.Connection) -> None:
+        """Rebuild the latest-state index: the checkpoint, then every row after it."""
+        meta = dict(await reader.execute_fetchall("SELECT name, value FROM meta"))
+        compacted = int(meta["compacted"])
+        state_revision = int(meta["state_rev"])
+        index = self._index
+        checkpoint = await reader.execute_fetchall(
+            "SELECT l.key, l.rev, l.value, l.create_rev, l.version"
+            " FROM state s JOIN log l ON l.rev = s.rev"
+        )
+        tail = await reader.execute_fetchall(
+            "SELECT key, rev, value, create_rev, version FROM log WHERE rev > ? ORDER BY rev",
+            (state_revision,),
+        )
+        for key, rev, value, create_rev, version in (*checkpoint, *tail):
+            if value is not None:
+                index.put(KeyValue(key, value, create_rev, rev, version))
+            elif key in index.live:
+                index.remove(key, rev)
+            else:
+                index.last_revision[key] = rev
+        ((max_revision,),) = await reader.execute_fetchall("SELECT max(rev) FROM log")
+        head = max(max_revision or 0, compacted, state_revision)
+        self._head = head
+        self._compacted = self._compacting_to = compacted
+        self._state_revision = state_revision
+        self._window.base = head + 1
+        self._dirty = {key: index.last_revision[key] for key, *_ in tail}
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def _persist(self, accepted: list[Accepted]) -> None:
+        writer = self._connection()
+        rows = []
+        for item in accepted:
+            e = item.event
+            kv = item.kv
+            if kv is None:
+                rows.append((e.revision, e.key, None, item.prev_revision, None, None,
+                             e.actor, e.cause, e.time))
+            else:
+                rows.append((e.revision, e.key, kv.value, item.prev_revision,
+                             kv.create_revision, kv.version, e.actor, e.cause, e.time))
+        try:
+            await writer.executemany(_INSERT, rows)
+            await writer.commit()
+        except BaseException:
+            await _rollback(writer)
+            raise
+
+    def _after_apply(self, accepted: Sequence[Accepted]) -> None:
+        dirty = self._dirty
+        for item in accepted:
+            dirty[item.event.key] = item.event.revision
+        window = self._window
+        if len(window.events) >= 2 * self._window_size:
+            window.trim_below(self._head + 1 - self._window_size)
+
+    async def _maintain(self) -> None:
+        if self._forgotten or self._head - self._state_revision >= self._checkpoint_every:
+            await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        """Write the keys changed since the last checkpoint into `state`, in one transaction."""
+        if self._state_revision == self._head and not self._forgotten:
+            return
+        writer = self._connection()
+        dirty, forgotten, head = self._dirty, self._forgotten, self._head
+        try:
+            await writer.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", dirty.items())
+            await writer.executemany("DELETE FROM state WHERE key = ?", [(k,) for k in forgotten])
+            await writer.execute("UPDATE meta SET value = ? WHERE name = 'state_rev'", (head,))
+            await writer.commit()
+        except BaseException:
+            await _rollback(writer)
+            raise
+        self._dirty, self._forgotten, self._state_revision = {}, [], head
+
+    async def _persist_compaction(self, revision: int) -> None:
+        writer = self._connection()
+        span = (self._compacted, revision)
+        try:
+            await writer.execute(
+                "DELETE FROM log WHERE rev IN (SELECT prev_rev FROM log"
+                " WHERE rev > ? AND rev <= ? AND prev_rev IS NOT NULL)",
+                span,
+            )
+            await writer.execute(
+                "DELETE FROM log WHERE rev > ? AND rev <= ? AND value IS NULL", span
+            )
+            await writer.execute(
+                "UPDATE meta SET value = ? WHERE name = 'compacted'", (revision,)
+            )
+            await writer.commit()
+        except BaseException:
+            await _rollback(writer)
+            raise
+        live = self._index.live
+        for key, last in self._index.last_revision.items():
+            if last <= revision and key not in live:
+                self._dirty.pop(key, None)
+                self._forgotten.append(key)
+
+    # -- reading history -------------------------------------------------------------------
+
+    async def _history(self, prefix: str, after: int, until: int) -> tuple[list[Event], int]:
+        where, params = _key_filter("l.key", prefix)
+        rows = await self._reading().execute_fetchall(
+            f"{_EVENT_COLUMNS} WHERE l.rev > ? AND l.rev <= ?{where} ORDER BY l.rev LIMIT ?",
+            (after, until, *params, _HISTORY_CHUNK),
+        )
+        events = [
+            Event(rev, "PUT" if value is not None else "DELETE", key, value, prev, actor,
+                  cause, time)
+            for rev, key, value, prev, actor, cause, time in rows
+        ]
+        scanned = events[-1].revision if len(events) == _HISTORY_CHUNK else until
+        return events, scanned
+
+    async def _get_at(self, key: str, at: int) -> KeyValue | None:
+        rows = await self._reading().execute_fetchall(
+            "SELECT rev, value, create_rev, version FROM log"
+            " WHERE key = ? AND rev <= ? ORDER BY rev DESC LIMIT 1",
+            (key, at),
+        )
+        if not rows:
+            return None
+        ((rev, value, create_rev, version),) = rows
+        return None if value is None else KeyValue(key, value, create_rev, rev, version)
+
+    async def _range_at(self, prefix: str, at: int, limit: int | None) -> list[KeyValue]:
+        where, params = _key_filter("key", prefix)
+        # SQLite takes the bare columns from the row holding max(rev) of each group.
+        rows = await self._reading().execute_fetchall(
+            "SELECT key, max(rev), value, create_rev, version FROM log"
+            f" WHERE rev <= ?{where} GROUP BY key ORDER BY key",
+            (at, *params),
+        )
+        items = [
+            KeyValue(key, value, create_rev, rev, version)
+            for key, rev, value, create_rev, version in rows
+            if value is not None
+        ]
+        return items if limit is None else items[:limit]
+
+    # -- closing ---------------------------------------------------------------------------
+
+    async def _close_backend(self) -> None:
+        try:
+            if self._writer is not None:
+                await self._checkpoint()
+        finally:
+            await self._close_connections()
+
+    async def _close_connections(self) -> None:
+        for connection in (self._reader, self._writer):
+            if connection is not None:
+                await connection.close()
+        self._reader = self._writer = None
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise StoreError("the SQLite connection is closed")
+        return self._writer
+
+    def _reading(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise StoreError("the SQLite connection is closed")
+        return self._reader
+
+
+def _check_sqlite_header(path: str) -> None:
+    """Refuse, without touching it, a file that exists but is not a SQLite database."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InvalidArgument(f"{path}: cannot read: {exc.strerror}") from exc
+    if header and header != _SQLITE_MAGIC:
+        raise InvalidArgument(f"{path}: not a SQLite database, so not a cpemu log")
+
+
+def _key_filter(column: str, prefix: str) -> tuple[str, tuple[str, ...]]:
+    """A WHERE fragment selecting keys that start with `prefix` through an index-friendly
+    range (SQLite compares TEXT by UTF-8 bytes, which orders as Python orders `str`)."""
+    if not prefix:
+        return "", ()
+    end = _prefix_end(prefix)
+    if end is None:
+        return f" AND {column} >= ?", (prefix,)
+    return f" AND {column} >= ? AND {column} < ?", (prefix, end)
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with `prefix`, if any."""
+    chars = list(prefix)
+    while chars:
+        last = ord(chars[-1])
+        if last < 0x10FFFF:
+            bump = last + 1
+            if 0xD800 <= bump <= 0xDFFF:  # surrogates cannot be encoded; skip them
+                bump = 0xE000
+            chars[-1] = chr(bump)
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
+async def _rollback(connection: aiosqlite.Connection) -> None:
+    try:
+        await connection.rollback()
+    except sqlite3.Error:
+        pass

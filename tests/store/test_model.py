@@ -1,0 +1,360 @@
+"""Model-based test: each backend against a trivial list-of-events model (hypothesis stateful).
+
+The model is the list of events the log should hold; every state, range, error and watch
+stream is derived from it by replay. Each machine runs its log on its own event loop through
+an anyio blocking portal, since hypothesis drives the rules synchronously.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+import store
+from store import (
+    Compacted,
+    Event,
+    EventLog,
+    FutureRevision,
+    InvalidArgument,
+    KeyExists,
+    KeyNotFound,
+    KeyValue,
+    RevisionMismatch,
+    Watch,
+)
+
+T = TypeVar("T")
+
+KEYS = st.sampled_from(["/a/1", "/a/2", "/b/1", "/b/2"])
+PREFIXES = st.sampled_from(["", "/a/", "/b/", "/a/1", "/b/2", "/c/"])
+VALUES = st.sampled_from([b"", b"x", b"yy", b"\x00\xff", b"zzz"])
+ACTORS = st.sampled_from(["user", "controller/deployment", "kubelet/node-1"])
+CAUSES = st.integers(min_value=0, max_value=40)
+TIMES = st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False)
+HANG_GUARD = 5  # seconds; only to fail instead of hanging
+
+
+def replay(events: list[Event], at: int) -> dict[str, KeyValue]:
+    """The live keys after applying the first `at` events."""
+    state: dict[str, KeyValue] = {}
+    for ev in events[:at]:
+        old = state.get(ev.key)
+        if ev.type == "DELETE":
+            del state[ev.key]
+        elif ev.value is not None and old is None:
+            state[ev.key] = KeyValue(ev.key, ev.value, ev.revision, ev.revision, 1)
+        elif ev.value is not None and old is not None:
+            state[ev.key] = KeyValue(
+                ev.key, ev.value, old.create_revision, ev.revision, old.version + 1
+            )
+    return state
+
+
+@dataclass
+class OpenWatch:
+    watch: Watch
+    prefix: str
+    delivered: int  # `after`, then the revision of the last event it yielded
+    checked_to: int  # the head when it was last checked: it yielded everything up to here
+
+
+async def _read(watch: Watch, n: int) -> tuple[list[Event], Compacted | None]:
+    out: list[Event] = []
+    with anyio.fail_after(HANG_GUARD):
+        try:
+            while len(out) < n:
+                out.append(await watch.__anext__())
+        except Compacted as exc:
+            return out, exc
+    return out, None
+
+
+class LogMachine(RuleBasedStateMachine):
+    """Random create/update/delete/compact/get/range/watch/events against the model."""
+
+    backend = "memory"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[Event] = []
+        self.compacted = 0
+        self.watches: list[OpenWatch] = []
+        self.tmpdir: str | None = None
+        if self.backend == "sqlite":
+            self.tmpdir = tempfile.mkdtemp(prefix="cpemu-model-")
+            url = f"sqlite://{Path(self.tmpdir) / 'model.db'}"
+        else:
+            url = "memory://"
+        self._portal_cm = start_blocking_portal("asyncio")
+        self.portal: BlockingPortal = self._portal_cm.__enter__()
+        self._log_cm = self.portal.wrap_async_context_manager(
+            self.portal.call(partial(store.open_log, url))
+        )
+        self.log: EventLog = self._log_cm.__enter__()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    @property
+    def head(self) -> int:
+        return len(self.events)
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return self.portal.call(partial(fn, *args, **kwargs))
+
+    def expect_error(
+        self, errors: tuple[type[Exception], ...], fn: Callable[..., Any], *args: Any, **kw: Any
+    ) -> Exception:
+        with pytest.raises(errors) as info:
+            self.call(fn, *args, **kw)
+        return info.value
+
+    def read_errors(self, at: int | None) -> tuple[type[Exception], ...]:
+        """The errors a read at `at` must raise (any of them), or () if it must succeed."""
+        if at is None:
+            return ()
+        if at < 0:
+            return (InvalidArgument,)
+        if at > self.head:
+            return (FutureRevision,)
+        if at < self.compacted:
+            return (Compacted,)
+        return ()
+
+    def append(self, ev_type: str, key: str, value: bytes | None, meta: dict[str, Any]) -> None:
+        live = replay(self.events, self.head)
+        prev = live[key].value if key in live else None
+        rev = self.head + 1
+        actor, cause, time = meta["actor"], meta["cause"], meta["time"]
+        self.events.append(Event(rev, ev_type, key, value, prev, actor, cause, time))  # type: ignore[arg-type]
+
+    # --- writes ---------------------------------------------------------------------------
+
+    @rule(key=KEYS, value=VALUES, actor=ACTORS, cause=CAUSES, time=TIMES)
+    def create(self, key: str, value: bytes, actor: str, cause: int, time: float) -> None:
+        meta = {"actor": actor, "cause": cause, "time": time}
+        live = replay(self.events, self.head)
+        if key in live:
+            exc = self.expect_error((KeyExists,), self.log.create, key, value, **meta)
+            assert isinstance(exc, KeyExists)
+            assert exc.revision == live[key].mod_revision
+            return
+        rev = self.call(self.log.create, key, value, **meta)
+        self.append("PUT", key, value, meta)
+        assert rev == self.head
+
+    @rule(
+        key=KEYS,
+        value=VALUES,
+        stale=st.booleans(),
+        actor=ACTORS,
+        cause=CAUSES,
+        time=TIMES,
+        data=st.data(),
+    )
+    def update(
+        self, key: str, value: bytes, stale: bool, actor: str, cause: int, time: float, data: Any
+    ) -> None:
+        meta = {"actor": actor, "cause": cause, "time": time}
+        live = replay(self.events, self.head)
+        any_rev = st.integers(min_value=0, max_value=self.head + 1)
+        if key not in live:
+            expected = data.draw(any_rev, label="expected")
+            self.expect_error(
+                (KeyNotFound,), self.log.update, key, value, expected=expected, **meta
+            )
+            return
+        right = live[key].mod_revision
+        if stale:
+            expected = data.draw(any_rev.filter(lambda r: r != right), label="stale")
+            exc = self.expect_error(
+                (RevisionMismatch,), self.log.update, key, value, expected=expected, **meta
+            )
+            assert isinstance(exc, RevisionMismatch)
+            assert (exc.expected, exc.actual) == (expected, right)
+            return
+        rev = self.call(self.log.update, key, value, expected=right, **meta)
+        self.append("PUT", key, value, meta)
+        assert rev == self.head
+
+    @rule(
+        key=KEYS,
+        mode=st.sampled_from(["unconditional", "right", "stale"]),
+        actor=ACTORS,
+        cause=CAUSES,
+        time=TIMES,
+        data=st.data(),
+    )
+    def delete(self, key: str, mode: str, actor: str, cause: int, time: float, data: Any) -> None:
+        meta = {"actor": actor, "cause": cause, "time": time}
+        live = replay(self.events, self.head)
+        any_rev = st.integers(min_value=0, max_value=self.head + 1)
+        if key not in live:
+            expected = None if mode == "unconditional" else data.draw(any_rev, label="expected")
+            self.expect_error((KeyNotFound,), self.log.delete, key, expected=expected, **meta)
+            return
+        right = live[key].mod_revision
+        if mode == "stale":
+            expected = data.draw(any_rev.filter(lambda r: r != right), label="stale")
+            exc = self.expect_error(
+                (RevisionMismatch,), self.log.delete, key, expected=expected, **meta
+            )
+            assert isinstance(exc, RevisionMismatch)
+            assert (exc.expected, exc.actual) == (expected, right)
+            return
+        expected = None if mode == "unconditional" else right
+        rev = self.call(self.log.delete, key, expected=expected, **meta)
+        self.append("DELETE", key, None, meta)
+        assert rev == self.head
+
+    @rule(data=st.data())
+    def compact(self, data: Any) -> None:
+        rev = data.draw(st.integers(min_value=-1, max_value=self.head + 2), label="compact")
+        errors = self.read_errors(rev)
+        if errors:
+            self.expect_error(errors, self.log.compact, rev)
+            return
+        self.call(self.log.compact, rev)
+        self.compacted = rev
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def draw_at(self, data: Any) -> int | None:
+        at_rev = st.integers(min_value=-1, max_value=self.head + 2)
+        at: int | None = data.draw(st.none() | at_rev, label="at")
+        return at
+
+    @rule(key=KEYS, data=st.data())
+    def get_at(self, key: str, data: Any) -> None:
+        at = self.draw_at(data)
+        errors = self.read_errors(at)
+        if errors:
+            self.expect_error(errors, self.log.get, key, at=at)
+            return
+        got = self.call(self.log.get, key, at=at)
+        assert got == replay(self.events, self.head if at is None else at).get(key)
+
+    @rule(prefix=PREFIXES, limit=st.none() | st.integers(min_value=1, max_value=3), data=st.data())
+    def range_at(self, prefix: str, limit: int | None, data: Any) -> None:
+        at = self.draw_at(data)
+        errors = self.read_errors(at)
+        if errors:
+            self.expect_error(errors, self.log.range, prefix, at=at, limit=limit)
+            return
+        got = self.call(self.log.range, prefix, at=at, limit=limit)
+        revision = self.head if at is None else at
+        state = replay(self.events, revision)
+        items = [state[k] for k in sorted(state) if k.startswith(prefix)]
+        assert got.items == items[:limit]
+        assert got.revision == revision
+
+    @rule(prefix=PREFIXES, data=st.data())
+    def events_range(self, prefix: str, data: Any) -> None:
+        after = data.draw(st.integers(min_value=-1, max_value=self.head + 2), label="after")
+        until_rev = st.integers(min_value=max(after, -1), max_value=self.head + 2)
+        until: int | None = data.draw(st.none() | until_rev, label="until")
+        errors: tuple[type[Exception], ...] = ()
+        if after < 0 or (until is not None and until < 0):
+            errors = (InvalidArgument,)
+        elif after > self.head or (until is not None and until > self.head):
+            errors = (FutureRevision,)
+        elif after < self.compacted:
+            errors = (Compacted,)
+
+        async def collect() -> list[Event]:
+            return [ev async for ev in self.log.events(after=after, until=until, prefix=prefix)]
+
+        if errors:
+            self.expect_error(errors, collect)
+            return
+        end = self.head if until is None else until
+        expected = [ev for ev in self.events[after:end] if ev.key.startswith(prefix)]
+        assert self.portal.call(collect) == expected
+
+    # --- watches --------------------------------------------------------------------------
+
+    @precondition(lambda self: len(self.watches) < 4)
+    @rule(prefix=PREFIXES, data=st.data())
+    def open_watch(self, prefix: str, data: Any) -> None:
+        after = data.draw(st.integers(min_value=0, max_value=self.head + 3), label="after")
+        if after < self.compacted:
+            self.expect_error((Compacted,), self.log.watch, prefix, after=after)
+            return
+        watch = self.call(self.log.watch, prefix, after=after)
+        self.watches.append(OpenWatch(watch, prefix, after, after))
+
+    @precondition(lambda self: bool(self.watches))
+    @rule()
+    def check_watches(self) -> None:
+        for w in list(self.watches):
+            expected = [
+                ev
+                for ev in self.events[w.checked_to :]
+                if ev.key.startswith(w.prefix) and ev.revision > w.delivered
+            ]
+            got, compacted = self.portal.call(_read, w.watch, len(expected))
+            assert got == expected[: len(got)], f"watch {w.prefix!r} after {w.delivered}"
+            if got:
+                w.delivered = got[-1].revision
+            if compacted is not None:
+                # Only a watcher whose position was compacted away may be ended.
+                assert w.delivered < self.compacted, f"{compacted!r} at {w.delivered}"
+                self.watches.remove(w)
+                self.call(w.watch.aclose)
+                continue
+            w.checked_to = max(w.checked_to, self.head)
+
+    # --- invariants -----------------------------------------------------------------------
+
+    @invariant()
+    def head_and_compacted_revision_match(self) -> None:
+        assert self.log.revision == self.head
+        assert self.log.compacted_revision == self.compacted
+
+    @invariant()
+    def head_state_matches(self) -> None:
+        got = self.call(self.log.range, "")
+        state = replay(self.events, self.head)
+        assert got.items == [state[k] for k in sorted(state)]
+        assert got.revision == self.head
+
+    def teardown(self) -> None:
+        try:
+            if self.watches:
+                self.check_watches()
+        finally:
+            for w in self.watches:
+                self.call(w.watch.aclose)
+            self._log_cm.__exit__(None, None, None)
+            self._portal_cm.__exit__(None, None, None)
+            if self.tmpdir is not None:
+                shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+class SqliteLogMachine(LogMachine):
+    backend = "sqlite"
+
+
+MODEL_SETTINGS = settings(
+    max_examples=40,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+TestMemoryLogMatchesModel = LogMachine.TestCase
+TestMemoryLogMatchesModel.settings = MODEL_SETTINGS
+TestSqliteLogMatchesModel = SqliteLogMachine.TestCase
+TestSqliteLogMatchesModel.settings = MODEL_SETTINGS
