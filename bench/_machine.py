@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import sqlite3
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["machine_info"]
+__all__ = ["code_version", "load_average", "machine_info"]
 
 
 def _cpu_model() -> str:
@@ -40,4 +42,44 @@ def machine_info() -> dict[str, str | int]:
         "platform": platform.platform(),
         "sqlite": sqlite3.sqlite_version,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (None where the OS has none): other work skews figures."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def code_version(package: Path) -> dict[str, str | None]:
+    """The git commit of the work tree (if any) and a digest of the package's sources, so a
+    results file names the code it measured even when that code was not committed."""
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(source.read_bytes())
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=package,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."],
+            cwd=package,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", ""
+    return {
+        "commit": (commit + ("-dirty" if dirty else "")) or None,
+        "sources_sha256": digest.hexdigest()[:16],
     }

@@ -9,6 +9,7 @@ write is one append.
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 from collections.abc import Sequence
 from time import perf_counter
@@ -40,15 +41,25 @@ def key_name(i: int, namespace: str = "default") -> str:
 
 
 def payload(i: int, generation: int = 1) -> bytes:
-    """A pod-like JSON value of exactly `PAYLOAD_BYTES` bytes."""
-    head = (
-        '{"kind":"Pod","apiVersion":"v1","metadata":{"name":"pod-%05d","namespace":"default",'
-        '"uid":"6f1c%04x-2b7e-4c1a-9d3e-%012x","generation":%d,"labels":{"app":"web",'
-        '"pod-template-hash":"7d4b9c8f6d"}},"spec":{"nodeName":"node-%d","containers":'
-        '[{"name":"web","image":"nginx:1.25"}]},"status":{"phase":"Running","podIP":"10.244.%d.%d"'
-    ) % (i, i & 0xFFFF, i, generation, i % 3, (i >> 8) & 0xFF, i & 0xFF)
-    pad = PAYLOAD_BYTES - len(head) - len(',"x":""}')
-    return (head + ',"x":"' + "p" * max(pad, 0) + '"}').encode()
+    """A pod-like JSON value of about `PAYLOAD_BYTES` bytes (the `pad` label fills it up)."""
+
+    def encode(pad: str) -> bytes:
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": f"pod-{i:05d}",
+                "namespace": "default",
+                "uid": f"6f1c{i & 0xFFFF:04x}-2b7e-4c1a-9d3e-{i:012x}",
+                "generation": generation,
+                "labels": {"app": "web", "pad": pad},
+            },
+            "spec": {"nodeName": f"node-{i % 3}"},
+            "status": {"phase": "Running", "podIP": f"10.244.{(i >> 8) & 0xFF}.{i & 0xFF}"},
+        }
+        return json.dumps(pod, separators=(",", ":")).encode()
+
+    return encode("p" * max(PAYLOAD_BYTES - len(encode("")), 0))
 
 
 class KeySet:
@@ -107,16 +118,24 @@ async def update_concurrently(
         owned = len(mine)
         for j in range(n):
             i = mine[j % owned]
+            revs[i] = await update(ks[i], vs[i], expected=revs[i], actor=ACTOR)
+
+    async def timed_writer(w: int, n: int) -> None:
+        assert submitted is not None
+        mine = keys.share(w, writers)
+        owned = len(mine)
+        for j in range(n):
+            i = mine[j % owned]
             t = perf_counter()
             rev = await update(ks[i], vs[i], expected=revs[i], actor=ACTOR)
             revs[i] = rev
-            if submitted is not None:
-                submitted[rev] = t
+            submitted[rev] = t
 
     if writers > len(keys):
         raise ValueError(f"{writers} writers need at least as many keys, not {len(keys)}")
     t0 = perf_counter()
-    await asyncio.gather(*(writer(w, n) for w, n in enumerate(_split(total, writers)) if n))
+    task = writer if submitted is None else timed_writer
+    await asyncio.gather(*(task(w, n) for w, n in enumerate(_split(total, writers)) if n))
     return perf_counter() - t0
 
 

@@ -1,7 +1,7 @@
 """The store benchmark: append rates, watch fan-out, range and reopen, against targets.
 
-    python -m bench.store            # full run (make bench), writes bench/results/store.json
-    python -m bench.store --short    # small sizes (make demo), writes bench/results/store-short.json
+    python -m bench.store          # full run (make bench): bench/results/store.json
+    python -m bench.store --short  # small sizes (make demo): bench/results/store-short.json
     python -m bench.store --only fanout --repeat 1
 
 Measurements (each on a fresh log; keys like `/registry/pods/default/pod-00042`, 256-byte
@@ -38,11 +38,12 @@ import tempfile
 from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 
 import store
-from bench._machine import machine_info
+from bench._machine import code_version, load_average, machine_info
 from bench._raw import raw_append_rate
 from bench._workload import (
     PREFIX,
@@ -61,6 +62,7 @@ __all__ = ["main"]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BACKENDS = ("memory", "sqlite")
 WRITERS = 64
+BUSY_LOAD = 0.5  # 1-minute load average above which the run warns that it is not alone
 
 
 # -- sizes and results ---------------------------------------------------------------------
@@ -142,6 +144,7 @@ class Result:
     unit: str
     target: Target | None = None
     stat: str = ""
+    runs: tuple[float, ...] = ()  # every run's figure, when `value` summarizes several
 
     @property
     def passed(self) -> bool | None:
@@ -155,6 +158,7 @@ class Result:
             "target": None if self.target is None else str(self.target),
             "pass": self.passed,
             "stat": self.stat,
+            "runs": [None if math.isnan(v) else v for v in self.runs],
         }
 
 
@@ -165,12 +169,14 @@ class Context:
     results: list[Result] = field(default_factory=list)
     _files: int = 0
 
+    def path(self, name: str) -> Path:
+        """A new file name in the work directory."""
+        self._files += 1
+        return self.workdir / f"{name}-{self._files}.db"
+
     def url(self, backend: str, name: str) -> str:
         """A fresh log URL: `memory://`, or a new SQLite file in the work directory."""
-        if backend == "memory":
-            return "memory://"
-        self._files += 1
-        return f"sqlite:///{self.workdir / f'{name}-{self._files}.db'}"
+        return "memory://" if backend == "memory" else f"sqlite:///{self.path(name)}"
 
     def stat(self, kind: str = "median") -> str:
         n = self.sizes.repeats
@@ -224,50 +230,61 @@ async def _append_rate(ctx: Context, backend: str, writers: int, total: int) -> 
     return total / seconds
 
 
-async def _repeat_rate(ctx: Context, label: str, run: Callable[[], Awaitable[float]]) -> float:
+async def _repeat_rate(
+    ctx: Context, label: str, run: Callable[[], Awaitable[float]]
+) -> tuple[float, tuple[float, ...]]:
+    """The median of `repeats` runs, and every run's figure."""
     rates = []
     for r in range(ctx.sizes.repeats):
         rate = await run()
         progress(f"    {label} run {r + 1}/{ctx.sizes.repeats}: {rate:,.0f}/s")
         rates.append(rate)
-    return summarize(rates, stat="median")
+    return summarize(rates, stat="median"), tuple(rates)
 
 
 async def measure_append1(ctx: Context) -> None:
     """One writer awaiting each write."""
     for backend in BACKENDS:
         total = ctx.sizes.append1[backend]
-        rate = await _repeat_rate(
-            ctx, f"append1 {backend}", lambda b=backend, n=total: _append_rate(ctx, b, 1, n)
+        rate, runs = await _repeat_rate(
+            ctx, f"append1 {backend}", partial(_append_rate, ctx, backend, 1, total)
         )
         target = Target(">=", 5_000) if backend == "sqlite" else None
-        ctx.add(Result(f"append.1writer.{backend}", rate, "appends/s", target, ctx.stat()))
+        name = f"append.1writer.{backend}"
+        ctx.add(Result(name, rate, "appends/s", target, ctx.stat(), runs))
 
 
 async def measure_append64(ctx: Context) -> None:
     """64 concurrent writers on each backend, and the raw sqlite3 limit in the same run."""
     total = ctx.sizes.append64
-    targets = {"memory": Target(">=", 300_000), "sqlite": Target(">=", 100_000)}
-    rates: dict[str, float] = {}
-    for backend in BACKENDS:
-        rates[backend] = await _repeat_rate(
-            ctx,
-            f"append{WRITERS} {backend}",
-            lambda b=backend: _append_rate(ctx, b, WRITERS, total),
-        )
-        name = f"append.{WRITERS}writers.{backend}"
-        ctx.add(Result(name, rates[backend], "appends/s", targets[backend], ctx.stat()))
+    memory, runs = await _repeat_rate(
+        ctx, f"append{WRITERS} memory", partial(_append_rate, ctx, "memory", WRITERS, total)
+    )
+    name = f"append.{WRITERS}writers.memory"
+    ctx.add(Result(name, memory, "appends/s", Target(">=", 300_000), ctx.stat(), runs))
 
+    # SQLite through the store and raw sqlite3 take turns, so both see the same machine.
     keys = KeySet(ctx.sizes.keys)
-
-    async def raw() -> float:
-        ctx._files += 1
-        return raw_append_rate(ctx.workdir / f"raw-{ctx._files}.db", keys, total)
-
-    raw_rate = await _repeat_rate(ctx, "raw sqlite3 executemany", raw)
-    ctx.add(Result("append.raw_sqlite3.executemany", raw_rate, "rows/s", None, ctx.stat()))
-    ratio = rates["sqlite"] / raw_rate
-    ctx.add(Result(f"append.{WRITERS}writers.sqlite/raw", ratio, "ratio", Target(">=", 0.40)))
+    sqlite_runs: list[float] = []
+    raw_runs: list[float] = []
+    for r in range(ctx.sizes.repeats):
+        sqlite_runs.append(await _append_rate(ctx, "sqlite", WRITERS, total))
+        raw_runs.append(raw_append_rate(ctx.path("raw"), keys, total))
+        progress(
+            f"    append{WRITERS} sqlite run {r + 1}/{ctx.sizes.repeats}: "
+            f"{sqlite_runs[-1]:,.0f}/s; raw sqlite3 executemany {raw_runs[-1]:,.0f} rows/s"
+        )
+    sqlite = summarize(sqlite_runs, stat="median")
+    raw = summarize(raw_runs, stat="median")
+    stat = ctx.stat()
+    name = f"append.{WRITERS}writers.sqlite"
+    ctx.add(Result(name, sqlite, "appends/s", Target(">=", 100_000), stat, tuple(sqlite_runs)))
+    name = "append.raw_sqlite3.executemany"
+    ctx.add(Result(name, raw, "rows/s", None, stat, tuple(raw_runs)))
+    ratios = tuple(a / b for a, b in zip(sqlite_runs, raw_runs, strict=True))
+    stat = "median/median" if ctx.sizes.repeats > 1 else "single run"
+    name = f"append.{WRITERS}writers.sqlite/raw"
+    ctx.add(Result(name, sqlite / raw, "ratio", Target(">=", 0.40), stat, ratios))
 
 
 # -- watch fan-out and delivery latency ----------------------------------------------------
@@ -344,7 +361,7 @@ async def _fanout_once(
         task.cancel()
     complete = sum(1 for task in finished if task.result())
     deliver_seconds = (max(done) if len(done) == watchers else perf_counter()) - t0
-    latencies = []
+    latencies: list[float] = []
     for series in arrivals.values():
         latencies.extend(t - submitted[after + 1 + j] for j, t in enumerate(series))
     latencies.sort()
@@ -370,26 +387,31 @@ async def _fanout(ctx: Context, backend: str, watchers: int, events: int, *, pac
             runs.append(run)
     stat = ctx.stat()
     name = f"{mode}.{backend}.{watchers}w"
-    writes = summarize([events / r.write_seconds for r in runs], stat="median")
-    p50 = summarize([percentile(r.latencies, 50) * 1e3 for r in runs], stat="median")
-    p99 = summarize([percentile(r.latencies, 99) * 1e3 for r in runs], stat="median")
-    complete = min(r.complete for r in runs)
+
+    def add(figure: str, unit: str, target: Target | None, values: list[float]) -> None:
+        value = summarize(values, stat="median")
+        ctx.add(Result(f"{name}.{figure}", value, unit, target, stat, tuple(values)))
+
+    writes = [events / r.write_seconds for r in runs]
+    p50 = [percentile(r.latencies, 50) * 1e3 for r in runs]
+    p99 = [percentile(r.latencies, 99) * 1e3 for r in runs]
     if paced:
-        rate = PACE_BATCH / PACE_INTERVAL
-        ctx.add(Result(f"{name}.writes", writes, "writes/s", Target(">=", 0.95 * rate), stat))
-        ctx.add(Result(f"{name}.latency_p50", p50, "ms", None, stat))
-        ctx.add(Result(f"{name}.latency_p99", p99, "ms", Target("<", 10.0), stat))
+        add("writes", "writes/s", Target(">=", 0.95 * PACE_BATCH / PACE_INTERVAL), writes)
+        add("latency_p50", "ms", None, p50)
+        add("latency_p99", "ms", Target("<", 10.0), p99)
     else:
-        deliveries = summarize(
-            [watchers * events / r.deliver_seconds for r in runs], stat="median"
-        )
-        ctx.add(Result(f"{name}.writes", writes, "writes/s", None, stat))
-        ctx.add(Result(f"{name}.deliveries", deliveries, "events/s", None, stat))
-        ctx.add(Result(f"{name}.latency_p50", p50, "ms", None, stat))
-        ctx.add(Result(f"{name}.latency_p99", p99, "ms", None, stat))
-    target = Target("==", watchers) if watchers > 1 else None
+        add("writes", "writes/s", None, writes)
+        add("deliveries", "events/s", None, [watchers * events / r.deliver_seconds for r in runs])
+        add("latency_p50", "ms", None, p50)
+        add("latency_p99", "ms", None, p99)
+    complete = [float(r.complete) for r in runs]
     worst = "worst" if len(runs) > 1 else "single run"
-    ctx.add(Result(f"{name}.complete_in_order", complete, "watchers", target, worst))
+    target = Target("==", watchers)
+    ctx.add(
+        Result(
+            f"{name}.complete_in_order", min(complete), "watchers", target, worst, tuple(complete)
+        )
+    )
 
 
 async def measure_fanout(ctx: Context) -> None:
@@ -424,10 +446,12 @@ async def measure_range(ctx: Context) -> None:
                 seconds.append(perf_counter() - t0)
                 if len(result.items) != n or result.revision != log.revision:
                     raise AssertionError(f"range returned {len(result.items)} keys, not {n}")
-        best = summarize(seconds, stat="median")
+        median = summarize(seconds, stat="median")
         stat = f"median of {len(seconds)}"
-        ctx.add(Result(f"range.{n // 1000}k_keys.{backend}", best * 1e3, "ms", None, stat))
-        ctx.add(Result(f"range.{n // 1000}k_keys.{backend}.rate", n / best, "keys/s", None, stat))
+        name = f"range.{n // 1000}k_keys.{backend}"
+        runs = tuple(t * 1e3 for t in seconds)
+        ctx.add(Result(name, median * 1e3, "ms", None, stat, runs))
+        ctx.add(Result(f"{name}.rate", n / median, "keys/s", None, stat))
 
 
 async def measure_reopen(ctx: Context) -> None:
@@ -461,8 +485,8 @@ async def measure_reopen(ctx: Context) -> None:
         progress(f"    reopen run {r + 1}/{ctx.sizes.repeats}: {seconds:.2f} s")
         times.append(seconds)
     reopen = summarize(times, stat="median")
-    stat = ctx.stat()
-    ctx.add(Result(f"reopen.{label}_events.sqlite", reopen, "s", Target("<", 5.0), stat))
+    name = f"reopen.{label}_events.sqlite"
+    ctx.add(Result(name, reopen, "s", Target("<", 5.0), ctx.stat(), tuple(times)))
 
 
 MEASUREMENTS: dict[str, Callable[[Context], Awaitable[None]]] = {
@@ -497,11 +521,14 @@ def table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
-def write_json(path: Path, sizes: Sizes, mode: str, results: Sequence[Result]) -> None:
+def write_json(
+    path: Path, sizes: Sizes, mode: str, results: Sequence[Result], loads: Sequence[float | None]
+) -> None:
     document = {
-        "machine": machine_info(),
+        "machine": {**machine_info(), "load_average_1m": {"start": loads[0], "end": loads[-1]}},
+        "store": code_version(Path(store.__file__).resolve().parent),
         "mode": mode,
-        "sizes": {k: v for k, v in vars(sizes).items()},
+        "sizes": dict(vars(sizes)),
         "results": [r.as_json() for r in results],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -556,15 +583,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path | None = args.out
     if out is None and not args.only:
         out = RESULTS_DIR / ("store-short.json" if args.short else "store.json")
+    load = load_average()
+    if load is not None and load > BUSY_LOAD:
+        progress(f"warning: load average {load} before the run: other work skews the figures")
     t0 = perf_counter()
     with tempfile.TemporaryDirectory(prefix="cpemu-bench-", dir=args.dir) as workdir:
         ctx = Context(sizes, Path(workdir))
         asyncio.run(_run(names, ctx))
+    end_load = load_average()
     print(table(ctx.results))
     missed = [r.name for r in ctx.results if r.passed is False]
-    print(f"\n{len(ctx.results)} figures, {len(missed)} targets missed, {perf_counter() - t0:.0f} s")
+    print(
+        f"\n{len(ctx.results)} figures, {len(missed)} targets missed, "
+        f"{perf_counter() - t0:.0f} s; 1-minute load average {load} before, {end_load} after"
+    )
     if out is not None:
-        write_json(out, sizes, "short" if args.short else "full", ctx.results)
+        write_json(out, sizes, "short" if args.short else "full", ctx.results, (load, end_load))
         print(f"results written to {out}")
     return 0
 

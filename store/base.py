@@ -24,7 +24,6 @@ import anyio.abc
 from store.errors import (
     Compacted,
     FutureRevision,
-    InvalidArgument,
     KeyExists,
     KeyNotFound,
     RevisionMismatch,
@@ -144,6 +143,8 @@ class LogBase:
     #: True for backends with nothing to persist: a write then commits in the caller's step,
     #: which is as sequential as the writer task (one event loop) and skips a task switch.
     _commits_inline: bool = False
+    #: The most writes the writer task persists in one step.
+    _max_batch: int = 1 << 30
 
     def __init__(self, *, head: int, compacted: int, window: int = DEFAULT_WINDOW) -> None:
         self._index = LatestIndex()
@@ -240,8 +241,9 @@ class LogBase:
         cause: int = 0,
         time: float = 0.0,
     ) -> int:
-        if not (_plain_write(key, value, actor, cause, time) and type(expected) is int
-                and expected >= 0):
+        if not (
+            _plain_write(key, value, actor, cause, time) and type(expected) is int and expected >= 0
+        ):
             check_key(key)
             check_value(key, value)
             check_revision("expected", expected)
@@ -313,7 +315,11 @@ class LogBase:
                 self._wake = loop.create_future()
                 await self._wake
                 continue
-            batch, self._pending = self._pending, []
+            pending = self._pending
+            if len(pending) <= self._max_batch:
+                batch, self._pending = pending, []
+            else:
+                batch, self._pending = pending[: self._max_batch], pending[self._max_batch :]
             start = 0
             for i, write in enumerate(batch):
                 if write.op == _COMPACT:

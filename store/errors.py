@@ -51,9 +51,7 @@ class RevisionMismatch(StoreError):
     """Compare-and-swap failed: the key was modified at `actual`, not at `expected`."""
 
     def __init__(self, key: str, expected: int, actual: int) -> None:
-        super().__init__(
-            f"key {key!r}: expected mod_revision {expected}, but it is at {actual}"
-        )
+        super().__init__(f"key {key!r}: expected mod_revision {expected}, but it is at {actual}")
         self.key = key
         self.expected = expected
         self.actual = actual

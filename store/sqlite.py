@@ -48,7 +48,10 @@ _CREATE_SCHEMA: Final = (
     " actor TEXT NOT NULL, cause INTEGER NOT NULL, time REAL NOT NULL)",
     "CREATE TABLE state(key TEXT PRIMARY KEY, rev INTEGER NOT NULL) WITHOUT ROWID",
 )
-_INSERT: Final = "INSERT INTO log VALUES (?,?,?,?,?,?,?,?,?)"
+_LOG_COLUMNS: Final = 9
+_ROW_PLACEHOLDERS: Final = "(?,?,?,?,?,?,?,?,?)"
+#: Rows per multi-row INSERT (one statement is one atomic transaction in autocommit mode).
+_MAX_BATCH: Final = 32766 // _LOG_COLUMNS  # SQLite's smallest default variable limit
 _EVENT_COLUMNS: Final = (
     "SELECT l.rev, l.key, l.value, p.value, l.actor, l.cause, l.time"
     " FROM log l LEFT JOIN log p ON p.rev = l.prev_rev"
@@ -57,6 +60,8 @@ _EVENT_COLUMNS: Final = (
 
 class SqliteLog(LogBase):
     """An event log in one SQLite file. Open it with `store.open_log("sqlite:///path.db")`."""
+
+    _max_batch = _MAX_BATCH
 
     def __init__(
         self,
@@ -75,6 +80,7 @@ class SqliteLog(LogBase):
         self._forgotten: list[str] = []  # keys compaction removed, still in `state`
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._insert_statements: dict[int, str] = {}
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -90,14 +96,10 @@ class SqliteLog(LogBase):
         path = self._path
         _check_sqlite_header(path)
         try:
-            writer = self._writer = await aiosqlite.connect(path)
-            tables = {row[0] for row in await writer.execute_fetchall(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-            )}
-            if not tables:
-                await self._create_schema(writer)
-            else:
-                await self._check_schema(writer, tables)
+            writer = self._writer = await aiosqlite.connect(
+                path, isolation_level=None, cached_statements=_MAX_BATCH + 64
+            )
+            await self._ensure_schema(writer)
             await writer.execute("PRAGMA journal_mode = WAL")
             await writer.execute(f"PRAGMA synchronous = {self._synchronous}")
             reader = self._reader = await aiosqlite.connect(path)
@@ -106,14 +108,26 @@ class SqliteLog(LogBase):
         except sqlite3.DatabaseError as exc:
             raise InvalidArgument(f"{path}: cannot open as a cpemu log: {exc}") from exc
 
-    async def _create_schema(self, writer: aiosqlite.Connection) -> None:
-        for statement in _CREATE_SCHEMA:
-            await writer.execute(statement)
-        await writer.executemany(
-            "INSERT INTO meta VALUES (?, ?)",
-            [("format", _FORMAT), ("schema", _SCHEMA), ("compacted", 0), ("state_rev", 0)],
-        )
-        await writer.commit()
+    async def _ensure_schema(self, writer: aiosqlite.Connection) -> None:
+        """Create the schema in an empty database, or check an existing one is a cpemu log;
+        one transaction, so a killed or concurrent opener never leaves half a schema."""
+        await writer.execute("BEGIN IMMEDIATE")
+        try:
+            objects = await writer.execute_fetchall("SELECT type, name FROM sqlite_master")
+            if not objects:
+                for statement in _CREATE_SCHEMA:
+                    await writer.execute(statement)
+                await writer.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [("format", _FORMAT), ("schema", _SCHEMA), ("compacted", 0), ("state_rev", 0)],
+                )
+            else:
+                tables = {str(name) for kind, name in objects if kind == "table"}
+                await self._check_schema(writer, tables)
+        except BaseException:
+            await _rollback(writer)
+            raise
+        await writer.execute("COMMIT")
 
     async def _check_schema(self, writer: aiosqlite.Connection, tables: set[str]) -> None:
         meta: dict[str, object] = {}
@@ -129,7 +143,8 @@ class SqliteLog(LogBase):
 
     async def _load(self, reader: aiosqlite.Connection) -> None:
         """Rebuild the latest-state index: the checkpoint, then every row after it."""
-        meta = dict(await reader.execute_fetchall("SELECT name, value FROM meta"))
+        rows = await reader.execute_fetchall("SELECT name, value FROM meta")
+        meta: dict[str, int] = {str(name): value for name, value in rows}
         compacted = int(meta["compacted"])
         state_revision = int(meta["state_rev"])
         index = self._index
@@ -158,24 +173,50 @@ class SqliteLog(LogBase):
 
     # -- writing ---------------------------------------------------------------------------
 
-    async def _persist(self, accepted: list[Accepted]) -> None:
-        writer = self._connection()
-        rows = []
+    async def _persist(self, accepted: Sequence[Accepted]) -> None:
+        """One multi-row INSERT: a single statement, so a single atomic transaction and a
+        single hop to the connection's thread."""
+        params: list[object] = []
+        extend = params.extend
         for item in accepted:
             e = item.event
             kv = item.kv
             if kv is None:
-                rows.append((e.revision, e.key, None, item.prev_revision, None, None,
-                             e.actor, e.cause, e.time))
+                extend(
+                    (
+                        e.revision,
+                        e.key,
+                        None,
+                        item.prev_revision,
+                        None,
+                        None,
+                        e.actor,
+                        e.cause,
+                        e.time,
+                    )
+                )
             else:
-                rows.append((e.revision, e.key, kv.value, item.prev_revision,
-                             kv.create_revision, kv.version, e.actor, e.cause, e.time))
-        try:
-            await writer.executemany(_INSERT, rows)
-            await writer.commit()
-        except BaseException:
-            await _rollback(writer)
-            raise
+                extend(
+                    (
+                        e.revision,
+                        e.key,
+                        kv.value,
+                        item.prev_revision,
+                        kv.create_revision,
+                        kv.version,
+                        e.actor,
+                        e.cause,
+                        e.time,
+                    )
+                )
+        await self._connection().execute(self._insert_statement(len(accepted)), params)
+
+    def _insert_statement(self, rows: int) -> str:
+        statement = self._insert_statements.get(rows)
+        if statement is None:
+            statement = "INSERT INTO log VALUES " + ",".join([_ROW_PLACEHOLDERS] * rows)
+            self._insert_statements[rows] = statement
+        return statement
 
     def _after_apply(self, accepted: Sequence[Accepted]) -> None:
         dirty = self._dirty
@@ -196,10 +237,11 @@ class SqliteLog(LogBase):
         writer = self._connection()
         dirty, forgotten, head = self._dirty, self._forgotten, self._head
         try:
+            await writer.execute("BEGIN IMMEDIATE")
             await writer.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", dirty.items())
             await writer.executemany("DELETE FROM state WHERE key = ?", [(k,) for k in forgotten])
             await writer.execute("UPDATE meta SET value = ? WHERE name = 'state_rev'", (head,))
-            await writer.commit()
+            await writer.execute("COMMIT")
         except BaseException:
             await _rollback(writer)
             raise
@@ -209,6 +251,7 @@ class SqliteLog(LogBase):
         writer = self._connection()
         span = (self._compacted, revision)
         try:
+            await writer.execute("BEGIN IMMEDIATE")
             await writer.execute(
                 "DELETE FROM log WHERE rev IN (SELECT prev_rev FROM log"
                 " WHERE rev > ? AND rev <= ? AND prev_rev IS NOT NULL)",
@@ -217,10 +260,8 @@ class SqliteLog(LogBase):
             await writer.execute(
                 "DELETE FROM log WHERE rev > ? AND rev <= ? AND value IS NULL", span
             )
-            await writer.execute(
-                "UPDATE meta SET value = ? WHERE name = 'compacted'", (revision,)
-            )
-            await writer.commit()
+            await writer.execute("UPDATE meta SET value = ? WHERE name = 'compacted'", (revision,))
+            await writer.execute("COMMIT")
         except BaseException:
             await _rollback(writer)
             raise
@@ -239,8 +280,9 @@ class SqliteLog(LogBase):
             (after, until, *params, _HISTORY_CHUNK),
         )
         events = [
-            Event(rev, "PUT" if value is not None else "DELETE", key, value, prev, actor,
-                  cause, time)
+            Event(
+                rev, "PUT" if value is not None else "DELETE", key, value, prev, actor, cause, time
+            )
             for rev, key, value, prev, actor, cause, time in rows
         ]
         scanned = events[-1].revision if len(events) == _HISTORY_CHUNK else until
@@ -338,7 +380,9 @@ def _prefix_end(prefix: str) -> str | None:
 
 
 async def _rollback(connection: aiosqlite.Connection) -> None:
+    """End a failed explicit transaction, if one is open."""
     try:
-        await connection.rollback()
+        if connection.in_transaction:
+            await connection.execute("ROLLBACK")
     except sqlite3.Error:
         pass

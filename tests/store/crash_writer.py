@@ -19,7 +19,8 @@ or delete; `expected` is the mod_revision the writer believes the key has (0 for
 A writer also sometimes submits a write the store must refuse (op "refused": an update with a
 stale `expected`); such a write must never reach the log. `status-N.txt` gets "opening" just
 before `open_log` and "open" once the log is open. With `--writes K` each writer stops after K
-writes and the process exits cleanly; otherwise it writes until it is killed.
+writes and the process exits cleanly; otherwise it writes until it is killed. With
+`--die-at N` it SIGKILLs itself as its N-th SQL statement begins (see `_die_at_statement`).
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ import argparse
 import hashlib
 import os
 import random
+import signal
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import msgspec
@@ -110,6 +114,28 @@ class _Journal:
         os.write(self.status, f"{name}\n".encode())
 
 
+def _die_at_statement(journal: _Journal, n: int) -> None:
+    """SIGKILL this process as the n-th SQL statement (over all connections) begins.
+
+    aiosqlite opens its connections with `sqlite3.connect`; each gets a trace callback, which
+    SQLite calls as a statement starts running (every BEGIN and COMMIT included)."""
+    connect = sqlite3.connect
+    seen = [0]
+
+    def trace(sql: str) -> None:
+        seen[0] += 1
+        if seen[0] >= n:
+            journal.stage(f"dying at statement {seen[0]}: {' '.join(sql.split())[:120]}")
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection: sqlite3.Connection = connect(*args, **kwargs)
+        connection.set_trace_callback(trace)
+        return connection
+
+    sqlite3.connect = traced_connect  # type: ignore[assignment]
+
+
 @dataclass
 class _Writer:
     """One writer task: its keys, their mod_revisions (absent: not live), its random stream."""
@@ -169,6 +195,8 @@ class _Writer:
 
 async def _run(args: argparse.Namespace) -> None:
     journal = _Journal.open(Path(args.dir), args.run)
+    if args.die_at is not None:
+        _die_at_statement(journal, args.die_at)
     journal.stage("opening")
     async with store.open_log(args.url) as log:
         journal.stage("open")
@@ -200,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--writes", type=int, default=None, help="writes per writer, then exit")
+    parser.add_argument("--die-at", type=int, default=None, help="SIGKILL at SQL statement N")
     anyio.run(_run, parser.parse_args(argv))
 
 

@@ -1,9 +1,17 @@
-"""Reopen-after-kill: a child process writes to a SQLite log and is SIGKILLed at random moments.
+"""Reopen-after-kill: a child process writes to a SQLite log and is SIGKILLed, again and again.
 
-The child (`tests/store/crash_writer.py`) runs 8 writer tasks, so the store group-commits their
-writes, and journals each write before submitting it (intent) and after it was acknowledged
-(ack). The parent kills it with SIGKILL -- while it opens or recovers the file, or after a
-random number of acknowledged writes -- then reopens the log itself and checks:
+The child (`tests/store/crash_writer.py`) runs writer tasks at once, so the store group-commits
+their writes, and journals each write before submitting it (intent) and after it was
+acknowledged (ack). It is killed two ways:
+
+- at random moments (`CYCLES` times on one file): while it opens or recovers the file, before
+  it even starts, or after a random number of acknowledged writes;
+- before each SQL statement in turn, counted from its start (the child kills itself from a
+  SQLite trace callback): every statement of creating a fresh file, its first writes and its
+  close, each on a new file; then every statement of reopening a file with history, writing
+  and closing. These sweeps need no timing luck to land inside a schema creation or a commit.
+
+After each kill the parent reopens the log and checks:
 
 - every acknowledged write is in the log with its revision, key, type and value;
 - revisions are dense, 1..head, and nothing acknowledged before the kill went missing;
@@ -11,14 +19,14 @@ random number of acknowledged writes -- then reopens the log itself and checks:
   in order up to the one in flight at the kill, which is there whole or not at all; a refused
   write is never there; every value decodes and its checksum holds (no torn value);
 - each event's prev_value, cause and time are those of the write, replaying the events gives
-  the state `range` and `get` serve, at the head and at every earlier checked head (MVCC),
+  the state `range` and `get` serve, at the head and at the latest earlier heads (MVCC),
   and a watch replays the history as `events()` does;
 - writing resumes at head + 1, both in the parent and in the next child run.
 
 This is a process-level test, so it polls the child's journal on real time; it asserts
-nothing about timing. The kill schedule comes from a seeded generator; where a kill lands
-within the child's work still varies from run to run, which is the point, and every check
-holds wherever it lands.
+nothing about timing. The random kill schedule comes from a seeded generator; where a kill
+lands within the child's work still varies from run to run, which is the point, and every
+check holds wherever it lands.
 """
 
 from __future__ import annotations
@@ -43,11 +51,12 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20240611
 CYCLES = 24  # kill/reopen cycles of one file, each one SIGKILL of a child
-FRESH_KILLS = 8  # kills of a child creating a fresh file
+MAX_STATEMENTS = 200  # a child writing 2 x 2 values and closing runs fewer SQL statements
 WRITERS = 8
 PARENT_PREFIX = "/crash/p/"
 HANG_GUARD = 60.0  # seconds; only ever reached if the child hangs, never a timing assertion
 POLL = 0.002
+MVCC_HEADS = 3  # range(at=) is checked at this many of the latest checked heads
 
 
 # ---------------------------------------------------------------- what the parent knows
@@ -64,7 +73,7 @@ class Intent:
 
     @property
     def writer(self) -> str:
-        """ "run.w" for a child's writer; the parent's writes are each their own writer."""
+        """The writer: "run.w" for a child's writer; each parent write is its own writer."""
         return self.seq.rpartition(".")[0] if self.seq.count(".") == 2 else self.seq
 
     @property
@@ -188,7 +197,7 @@ def _replay(events: list[store.Event], history: History, head: int) -> Replay:
     revisions = [ev.revision for ev in events]
     assert revisions == list(range(1, head + 1)), "revisions are not dense 1..head"
     replay = Replay()
-    checkpoints = set(history.heads)
+    checkpoints = set(history.heads[-MVCC_HEADS:])
     for ev in events:
         _apply(replay, ev, history)
         if ev.revision in checkpoints:
@@ -286,17 +295,29 @@ class Child:
     directory: Path
     url: str
     run: int
-    writes: int | None = None
+    writes: int | None = None  # per writer, then exit cleanly; None: until killed
+    writers: int = WRITERS
+    die_at: int | None = None  # SIGKILL itself as this SQL statement begins
     proc: subprocess.Popen[bytes] = field(init=False)
 
     def start(self) -> None:
         cmd = [sys.executable, "-m", "tests.store.crash_writer", "--url", self.url]
         cmd += ["--dir", str(self.directory), "--run", str(self.run), "--seed", str(SEED)]
-        cmd += ["--writers", str(WRITERS)]
+        cmd += ["--writers", str(self.writers)]
         if self.writes is not None:
             cmd += ["--writes", str(self.writes)]
+        if self.die_at is not None:
+            cmd += ["--die-at", str(self.die_at)]
         with self.path("stderr").open("wb") as err:
             self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=err, stderr=err)
+
+    def wait(self) -> int:
+        try:
+            return self.proc.wait(timeout=HANG_GUARD)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"run {self.run} hung:\n{self.output()}")
 
     def path(self, name: str) -> Path:
         return self.directory / f"{name}-{self.run}.txt"
@@ -358,40 +379,79 @@ def _check_run(directory: Path, url: str, history: History, run: int, moment: st
     try:
         anyio.run(_reopen_and_check, url, history, run)
     except BaseException as e:
-        e.add_note(f"run {run} of {url} was killed {moment}")
+        e.add_note(f"run {run} of {url}, killed: {moment}")
         raise
 
 
+def _check_clean_run(directory: Path, url: str, history: History, run: int) -> None:
+    """A run that ended by itself: every write it submitted was acknowledged and is there."""
+    acks = history.load_run(directory, run)
+    submitted = [i for i in history.intents.values() if i.writer.startswith(f"{run}.")]
+    assert len(acks) == sum(1 for i in submitted if i.op != "refused")
+    anyio.run(_reopen_and_check, url, history, run)
+
+
+def _run_dying_child(directory: Path, url: str, history: History, run: int, n: int) -> bool:
+    """Run a child that SIGKILLs itself as its n-th SQL statement begins, then check the log.
+    Return False if the child finished before its n-th statement."""
+    child = Child(directory, url, run, writes=2, writers=2, die_at=n)
+    child.start()
+    rc = child.wait()
+    if rc == 0:
+        _check_clean_run(directory, url, history, run)
+        return False
+    assert rc == -signal.SIGKILL, f"run {run} ended with {rc}:\n{child.output()}"
+    status = _complete_lines(child.path("status"))
+    _check_run(directory, url, history, run, status[-1] if status else "before it began")
+    return True
+
+
 def test_sigkill_loses_no_acknowledged_write_and_leaves_no_partial_one(tmp_path: Path) -> None:
+    """CYCLES children write to one file and are killed at random moments."""
     url = f"sqlite://{tmp_path / 'crash.db'}"
     rng = random.Random(SEED)
     history = History()
-    moments: list[str] = []
     for cycle in range(CYCLES):
         child = Child(tmp_path, url, cycle)
         child.start()
-        moments.append(_kill_at_random(child, rng, cycle))
-        _check_run(tmp_path, url, history, cycle, moments[-1])
+        moment = _kill_at_random(child, rng, cycle)
+        _check_run(tmp_path, url, history, cycle, moment)
     # A last run ends cleanly: everything it wrote is there, nothing else.
     child = Child(tmp_path, url, CYCLES, writes=20)
     child.start()
-    assert child.proc.wait() == 0, child.output()
-    acks = history.load_run(tmp_path, CYCLES)
-    submitted = [i for i in history.intents.values() if i.writer.startswith(f"{CYCLES}.")]
-    assert len(acks) == sum(1 for i in submitted if i.op != "refused")
-    head = anyio.run(_reopen_and_check, url, history, CYCLES)
-    assert len(history.acks) <= head
+    assert child.wait() == 0, child.output()
+    _check_clean_run(tmp_path, url, history, CYCLES)
 
 
-def test_sigkill_while_a_fresh_log_is_created(tmp_path: Path) -> None:
-    """A file killed while its schema is being created opens as an empty log, or holds only
-    whole writes, and takes writes."""
-    rng = random.Random(SEED + 1)
-    for attempt in range(FRESH_KILLS):
-        directory = tmp_path / f"fresh-{attempt}"
+def test_sigkill_at_each_sql_statement_of_a_fresh_log(tmp_path: Path) -> None:
+    """Creating a log, its first writes and its close, killed before each SQL statement in
+    turn (each time on a new file): the file reopens as a log holding only whole writes."""
+    for n in range(1, MAX_STATEMENTS + 1):
+        directory = tmp_path / f"at-{n}"
         directory.mkdir()
         url = f"sqlite://{directory / 'fresh.db'}"
-        child = Child(directory, url, 0)
-        child.start()
-        moment = _kill_while_opening(child, rng)
-        _check_run(directory, url, History(), 0, moment)
+        if not _run_dying_child(directory, url, History(), 0, n):
+            assert n > 1
+            return
+    pytest.fail(f"the child never finished within {MAX_STATEMENTS} SQL statements")
+
+
+def test_sigkill_at_each_sql_statement_of_reopening(tmp_path: Path) -> None:
+    """Reopening a log with history, writing and closing, killed before each SQL statement
+    in turn, always on the same file."""
+    url = f"sqlite://{tmp_path / 'crash.db'}"
+    history = History()
+    child = Child(tmp_path, url, 0, writes=10)  # ends with a clean close
+    child.start()
+    assert child.wait() == 0, child.output()
+    _check_clean_run(tmp_path, url, history, 0)
+    child = Child(tmp_path, url, 1)  # ends killed
+    child.start()
+    child.wait_for("acks", 100)
+    child.kill()
+    _check_run(tmp_path, url, history, 1, "after ack 100")
+    for n in range(1, MAX_STATEMENTS + 1):
+        if not _run_dying_child(tmp_path, url, history, n + 1, n):
+            assert n > 1
+            return
+    pytest.fail(f"the child never finished within {MAX_STATEMENTS} SQL statements")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,9 +19,9 @@ from typing import Any, TypeVar
 import anyio
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 import store
 from store import (
@@ -33,8 +34,10 @@ from store import (
     KeyNotFound,
     KeyValue,
     RevisionMismatch,
+    StoreClosed,
     Watch,
 )
+from tests.store import HANG_GUARD
 
 T = TypeVar("T")
 
@@ -44,7 +47,6 @@ VALUES = st.sampled_from([b"", b"x", b"yy", b"\x00\xff", b"zzz"])
 ACTORS = st.sampled_from(["user", "controller/deployment", "kubelet/node-1"])
 CAUSES = st.integers(min_value=0, max_value=40)
 TIMES = st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False)
-HANG_GUARD = 5  # seconds; only to fail instead of hanging
 
 
 def replay(events: list[Event], at: int) -> dict[str, KeyValue]:
@@ -71,13 +73,14 @@ class OpenWatch:
     checked_to: int  # the head when it was last checked: it yielded everything up to here
 
 
-async def _read(watch: Watch, n: int) -> tuple[list[Event], Compacted | None]:
+async def _read(watch: Watch, n: int) -> tuple[list[Event], Compacted | StoreClosed | None]:
+    """Up to `n` events, stopping early at `Compacted` or `StoreClosed` (returned)."""
     out: list[Event] = []
     with anyio.fail_after(HANG_GUARD):
         try:
             while len(out) < n:
                 out.append(await watch.__anext__())
-        except Compacted as exc:
+        except (Compacted, StoreClosed) as exc:
             return out, exc
     return out, None
 
@@ -98,12 +101,23 @@ class LogMachine(RuleBasedStateMachine):
             url = f"sqlite://{Path(self.tmpdir) / 'model.db'}"
         else:
             url = "memory://"
+        self.url = url
         self._portal_cm = start_blocking_portal("asyncio")
         self.portal: BlockingPortal = self._portal_cm.__enter__()
+        self._log_cm: AbstractContextManager[EventLog] | None = None
+        self.log = self._open()
+
+    def _open(self) -> EventLog:
         self._log_cm = self.portal.wrap_async_context_manager(
-            self.portal.call(partial(store.open_log, url))
+            self.portal.call(partial(store.open_log, self.url))
         )
-        self.log: EventLog = self._log_cm.__enter__()
+        log: EventLog = self._log_cm.__enter__()
+        return log
+
+    def _close(self) -> None:
+        log_cm, self._log_cm = self._log_cm, None
+        if log_cm is not None:
+            log_cm.__exit__(None, None, None)
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -133,6 +147,11 @@ class LogMachine(RuleBasedStateMachine):
             return (Compacted,)
         return ()
 
+    def draw_stale(self, data: Any, right: int) -> int:
+        """Any revision in 0..head+1 but `right`."""
+        drawn: int = data.draw(st.integers(min_value=0, max_value=self.head), label="stale")
+        return drawn + 1 if drawn >= right else drawn
+
     def append(self, ev_type: str, key: str, value: bytes | None, meta: dict[str, Any]) -> None:
         live = replay(self.events, self.head)
         prev = live[key].value if key in live else None
@@ -141,6 +160,12 @@ class LogMachine(RuleBasedStateMachine):
         self.events.append(Event(rev, ev_type, key, value, prev, actor, cause, time))  # type: ignore[arg-type]
 
     # --- writes ---------------------------------------------------------------------------
+
+    @initialize(keys=st.lists(KEYS, unique=True), actor=ACTORS)
+    def preload(self, keys: list[str], actor: str) -> None:
+        """Start from a few live keys, so that every example has something to read."""
+        for key in keys:
+            self.create(key, key.encode(), actor, 0, 0.0)
 
     @rule(key=KEYS, value=VALUES, actor=ACTORS, cause=CAUSES, time=TIMES)
     def create(self, key: str, value: bytes, actor: str, cause: int, time: float) -> None:
@@ -178,7 +203,7 @@ class LogMachine(RuleBasedStateMachine):
             return
         right = live[key].mod_revision
         if stale:
-            expected = data.draw(any_rev.filter(lambda r: r != right), label="stale")
+            expected = self.draw_stale(data, right)
             exc = self.expect_error(
                 (RevisionMismatch,), self.log.update, key, value, expected=expected, **meta
             )
@@ -207,7 +232,7 @@ class LogMachine(RuleBasedStateMachine):
             return
         right = live[key].mod_revision
         if mode == "stale":
-            expected = data.draw(any_rev.filter(lambda r: r != right), label="stale")
+            expected = self.draw_stale(data, right)
             exc = self.expect_error(
                 (RevisionMismatch,), self.log.delete, key, expected=expected, **meta
             )
@@ -285,9 +310,10 @@ class LogMachine(RuleBasedStateMachine):
 
     # --- watches --------------------------------------------------------------------------
 
-    @precondition(lambda self: len(self.watches) < 4)
     @rule(prefix=PREFIXES, data=st.data())
     def open_watch(self, prefix: str, data: Any) -> None:
+        if len(self.watches) >= 4:
+            return
         after = data.draw(st.integers(min_value=0, max_value=self.head + 3), label="after")
         if after < self.compacted:
             self.expect_error((Compacted,), self.log.watch, prefix, after=after)
@@ -295,20 +321,26 @@ class LogMachine(RuleBasedStateMachine):
         watch = self.call(self.log.watch, prefix, after=after)
         self.watches.append(OpenWatch(watch, prefix, after, after))
 
-    @precondition(lambda self: bool(self.watches))
+    def pending(self, w: OpenWatch) -> list[Event]:
+        """The events `w` must still yield, up to the head."""
+        return [
+            ev
+            for ev in self.events[w.checked_to :]
+            if ev.key.startswith(w.prefix) and ev.revision > w.delivered
+        ]
+
     @rule()
     def check_watches(self) -> None:
         for w in list(self.watches):
-            expected = [
-                ev
-                for ev in self.events[w.checked_to :]
-                if ev.key.startswith(w.prefix) and ev.revision > w.delivered
-            ]
+            expected = self.pending(w)
             got, compacted = self.portal.call(_read, w.watch, len(expected))
             assert got == expected[: len(got)], f"watch {w.prefix!r} after {w.delivered}"
             if got:
                 w.delivered = got[-1].revision
+                event("a watch yielded events")
             if compacted is not None:
+                assert isinstance(compacted, Compacted), repr(compacted)
+                event("a lagging watch ended with Compacted")
                 # Only a watcher whose position was compacted away may be ended.
                 assert w.delivered < self.compacted, f"{compacted!r} at {w.delivered}"
                 self.watches.remove(w)
@@ -337,18 +369,34 @@ class LogMachine(RuleBasedStateMachine):
         finally:
             for w in self.watches:
                 self.call(w.watch.aclose)
-            self._log_cm.__exit__(None, None, None)
+            self._close()
             self._portal_cm.__exit__(None, None, None)
             if self.tmpdir is not None:
                 shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
 class SqliteLogMachine(LogMachine):
+    """The same rules on SQLite, plus closing and reopening the file."""
+
     backend = "sqlite"
+
+    @rule()
+    def reopen(self) -> None:
+        """Close and reopen the file: everything carries on; open watches end with StoreClosed."""
+        self._close()
+        for w in self.watches:
+            expected = self.pending(w)
+            got, closed = self.portal.call(_read, w.watch, len(expected) + 1)
+            assert got == expected[: len(got)]
+            assert isinstance(closed, StoreClosed), f"watch ended with {closed!r}"
+            self.call(w.watch.aclose)
+        event(f"reopen with {len(self.watches)} open watches")
+        self.watches = []
+        self.log = self._open()
 
 
 MODEL_SETTINGS = settings(
-    max_examples=40,
+    max_examples=100,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
