@@ -3,17 +3,20 @@
 A backend subclasses `LogBase` and supplies persistence (`_persist`, `_persist_compaction`)
 and history reads (`_history`, `_get_at`, `_range_at`). Everything else is here, once.
 
-Write path: `create`/`update`/`delete` check their arguments, queue a `_Write` and await its
-future. The writer task takes every queued write at once, validates them in order against
-the latest index (plus the batch's own earlier writes), numbers the accepted ones with the next
-revisions, persists them in one step, then — and only then — applies them to the index,
+Write path: `create`/`update`/`delete` check their arguments, queue a `Write` and await its
+future. The writer task takes the queued writes as a batch, validates them in order against
+the latest index (plus writes accepted but not yet applied), numbers the accepted ones with the
+next revisions, persists them in one step, then — and only then — applies them to the index,
 appends their events to the window, wakes the watchers and resolves the futures, in order.
-Nothing is visible before it is durable, and a failed persist changes nothing.
+Nothing is visible before it is durable, and a failed persist changes nothing. Backends with
+nothing to persist (memory) commit a write in the caller's own step instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Final, Self
@@ -21,26 +24,14 @@ from typing import Final, Self
 import anyio
 import anyio.abc
 
-from store.errors import (
-    Compacted,
-    FutureRevision,
-    KeyExists,
-    KeyNotFound,
-    RevisionMismatch,
-    StoreClosed,
-    StoreError,
-)
+from store.errors import Compacted, FutureRevision, StoreClosed, StoreError
 from store.index import EventWindow, LatestIndex
-from store.types import MAX_VALUE_BYTES, Event, KeyValue, RangeResult
+from store.types import Event, KeyValue, RangeResult
 from store.validate import check_key, check_prefix, check_revision, check_value, check_write_meta
 from store.watch import LogWatch
+from store.writes import CREATE, DELETE, UPDATE, Accepted, Write, accept, plain_write
 
-__all__ = ["Accepted", "LogBase"]
-
-_CREATE: Final = 0
-_UPDATE: Final = 1
-_DELETE: Final = 2
-_COMPACT: Final = 3
+__all__ = ["DEFAULT_WINDOW", "Accepted", "LogBase"]
 
 #: Events a watcher can lag behind the head and still read from memory (per log, shared).
 DEFAULT_WINDOW: Final = 65_536
@@ -48,93 +39,28 @@ DEFAULT_WINDOW: Final = 65_536
 _READ_CHUNK: Final = 4096
 
 
-def _plain_write(key: object, value: object, actor: object, cause: object, time: object) -> bool:
-    """The common, valid case, checked in one expression; anything else gets the full checks."""
-    return (
-        type(key) is str
-        and key != ""
-        and type(value) is bytes
-        and len(value) <= MAX_VALUE_BYTES
-        and type(actor) is str
-        and type(cause) is int
-        and cause >= 0
-        and type(time) is float
-        and time - time == 0.0  # finite
-    )
+class _Flight:
+    """A batch handed to the backend: its writes, their outcomes, the persist task."""
 
-
-class _Write:
-    """A queued request for the writer task."""
-
-    __slots__ = ("actor", "cause", "expected", "future", "key", "op", "time", "value")
+    __slots__ = ("accepted", "batch", "outcomes", "persist")
 
     def __init__(
         self,
-        op: int,
-        key: str,
-        value: bytes | None,
-        expected: int | None,
-        actor: str,
-        cause: int,
-        time: float,
-        future: asyncio.Future[int] | None,
+        batch: list[Write],
+        accepted: list[Accepted],
+        outcomes: list[int | StoreError],
+        persist: asyncio.Future[None] | None,
     ) -> None:
-        self.op = op
-        self.key = key
-        self.value = value
-        self.expected = expected
-        self.actor = actor
-        self.cause = cause
-        self.time = time
-        self.future = future
+        self.batch = batch
+        self.accepted = accepted
+        self.outcomes = outcomes
+        self.persist = persist
 
 
-class Accepted:
-    """One validated write of a batch: its event, the new latest version (None for a DELETE)
-    and the revision of the key's previous event (None for the first event of a key)."""
-
-    __slots__ = ("event", "kv", "prev_revision")
-
-    def __init__(self, event: Event, kv: KeyValue | None, prev_revision: int | None) -> None:
-        self.event = event
-        self.kv = kv
-        self.prev_revision = prev_revision
-
-
-def _accept(
-    write: _Write, current: KeyValue | None, last_revision: int | None, revision: int
-) -> Accepted | StoreError:
-    """Check one write against the key's current version; if it holds, give it `revision`.
-
-    `last_revision` is the revision of the key's newest event (a DELETE for a dead key).
-    """
-    key = write.key
-    op = write.op
-    if op == _CREATE:
-        if current is not None:
-            return KeyExists(key, current.mod_revision)
-        value = write.value
-        assert value is not None
-        kv: KeyValue | None = KeyValue(key, value, revision, revision, 1)
-        event = Event(revision, "PUT", key, value, None, write.actor, write.cause, write.time)
-        return Accepted(event, kv, last_revision)
-    if current is None:
-        return KeyNotFound(key)
-    expected = write.expected
-    if expected is not None and expected != current.mod_revision:
-        return RevisionMismatch(key, expected, current.mod_revision)
-    if op == _UPDATE:
-        value = write.value
-        assert value is not None
-        kv = KeyValue(key, value, current.create_revision, revision, current.version + 1)
-        prev_value = current.value
-        event = Event(revision, "PUT", key, value, prev_value, write.actor, write.cause, write.time)
-    else:
-        kv = None
-        event = Event(
-            revision, "DELETE", key, None, current.value, write.actor, write.cause, write.time
-        )
-    return Accepted(event, kv, last_revision)
+def _fail(batch: list[Write], error: StoreError) -> None:
+    for write in batch:
+        if write.future is not None and not write.future.done():
+            write.future.set_exception(error)
 
 
 class LogBase:
@@ -145,6 +71,8 @@ class LogBase:
     _commits_inline: bool = False
     #: The most writes the writer task persists in one step.
     _max_batch: int = 1 << 30
+    #: How many batches may be persisting at once (see the writer task).
+    _pipeline_depth: int = 1
 
     def __init__(self, *, head: int, compacted: int, window: int = DEFAULT_WINDOW) -> None:
         self._index = LatestIndex()
@@ -153,7 +81,10 @@ class LogBase:
         self._compacting_to = compacted  # raised before a compaction runs, for racing reads
         self._window = EventWindow(head + 1)
         self._window_size = window
-        self._pending: list[_Write] = []
+        self._pending: list[Write] = []
+        self._compactions: list[tuple[int, asyncio.Future[int]]] = []
+        self._overlay: dict[str, Accepted] = {}  # newest accepted, not yet applied, per key
+        self._planned_head = head  # the revision of the newest accepted write
         self._wake: asyncio.Future[None] | None = None
         self._committed: asyncio.Event | None = None  # exists while a watcher waits
         self._closing = False
@@ -225,11 +156,11 @@ class LogBase:
     async def create(
         self, key: str, value: bytes, *, actor: str = "user", cause: int = 0, time: float = 0.0
     ) -> int:
-        if not _plain_write(key, value, actor, cause, time):
+        if not plain_write(key, value, actor, cause, time):
             check_key(key)
             check_value(key, value)
             check_write_meta(actor, cause, time)
-        return await self._submit(_CREATE, key, value, None, actor, cause, time)
+        return await self._submit(CREATE, key, value, None, actor, cause, time)
 
     async def update(
         self,
@@ -242,13 +173,13 @@ class LogBase:
         time: float = 0.0,
     ) -> int:
         if not (
-            _plain_write(key, value, actor, cause, time) and type(expected) is int and expected >= 0
+            plain_write(key, value, actor, cause, time) and type(expected) is int and expected >= 0
         ):
             check_key(key)
             check_value(key, value)
             check_revision("expected", expected)
             check_write_meta(actor, cause, time)
-        return await self._submit(_UPDATE, key, value, expected, actor, cause, time)
+        return await self._submit(UPDATE, key, value, expected, actor, cause, time)
 
     async def delete(
         self,
@@ -263,13 +194,17 @@ class LogBase:
         if expected is not None:
             check_revision("expected", expected)
         check_write_meta(actor, cause, time)
-        return await self._submit(_DELETE, key, None, expected, actor, cause, time)
+        return await self._submit(DELETE, key, None, expected, actor, cause, time)
 
     async def compact(self, revision: int) -> None:
         check_revision("revision", revision)
+        self._check_open()
         if revision > self._head:
             raise FutureRevision(revision, self._head)
-        await self._submit(_COMPACT, "", None, revision, "", 0, 0.0)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._compactions.append((revision, future))
+        self._wake_writer()
+        await future
 
     async def _submit(
         self,
@@ -283,21 +218,22 @@ class LogBase:
     ) -> int:
         if self._closing:
             raise StoreClosed()
-        if self._commits_inline and not self._pending and op != _COMPACT:
-            write = _Write(op, key, value, expected, actor, cause, float(time), None)
-            return self._commit_inline(write)
+        if self._commits_inline and not self._pending and not self._compactions:
+            return self._commit_inline(Write(op, key, value, expected, actor, cause, time, None))
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Write(op, key, value, expected, actor, cause, float(time), future))
+        self._pending.append(Write(op, key, value, expected, actor, cause, float(time), future))
         self._wake_writer()
         return await future
 
-    def _commit_inline(self, write: _Write) -> int:
+    def _commit_inline(self, write: Write) -> int:
         """Validate, number and apply one write at once (backends whose persist is a no-op)."""
         index = self._index
         key = write.key
-        item = _accept(write, index.live.get(key), index.last_revision.get(key), self._head + 1)
+        write.time = float(write.time)
+        item = accept(write, index.live.get(key), index.last_revision.get(key), self._head + 1)
         if not isinstance(item, Accepted):
             raise item
+        self._planned_head = item.event.revision
         self._apply((item,))
         return item.event.revision
 
@@ -306,45 +242,85 @@ class LogBase:
         if wake is not None and not wake.done():
             wake.set_result(None)
 
+    # -- the writer task -------------------------------------------------------------------
+    #
+    # Up to `_pipeline_depth` batches are in flight: while the backend persists one, the next
+    # is validated (against the index plus `_overlay`, the newest unapplied write of each key)
+    # and handed to the backend behind it. Batches land in order. A backend persists a batch
+    # only if the log's head is still the revision the batch was numbered after, so when one
+    # fails, the batches behind it fail too, and no revision is ever skipped.
+    # Compactions and backend maintenance wait until nothing is in flight.
+
     async def _writer_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            if not self._pending:
-                if self._closing:
+        flights: deque[_Flight] = deque()
+        try:
+            while True:
+                hold = bool(self._compactions) or self._maintenance_due()
+                if self._pending and not hold and len(flights) < self._pipeline_depth:
+                    self._launch(flights)
+                elif flights:
+                    await self._land(flights)
+                elif self._compactions:
+                    await self._run_compaction(*self._compactions.pop(0))
+                elif self._maintenance_due():
+                    await self._maintain()
+                elif self._closing:
                     return
-                self._wake = loop.create_future()
-                await self._wake
-                continue
-            pending = self._pending
-            if len(pending) <= self._max_batch:
-                batch, self._pending = pending, []
-            else:
-                batch, self._pending = pending[: self._max_batch], pending[self._max_batch :]
-            start = 0
-            for i, write in enumerate(batch):
-                if write.op == _COMPACT:
-                    await self._commit(batch[start:i])
-                    await self._run_compaction(write)
-                    start = i + 1
-            await self._commit(batch[start:] if start else batch)
-            await self._maintain()
+                else:
+                    self._wake = loop.create_future()
+                    await self._wake
+        except BaseException as exc:
+            self._closing = True
+            error = StoreError(f"the writer task stopped: {exc!r}")
+            for flight in flights:
+                if flight.persist is not None:
+                    flight.persist.cancel()
+                _fail(flight.batch, error)
+            _fail(self._pending, error)
+            for _, future in self._compactions:
+                if not future.done():
+                    future.set_exception(error)
+            raise
 
-    async def _commit(self, batch: list[_Write]) -> None:
-        if not batch:
-            return
+    def _launch(self, flights: deque[_Flight]) -> None:
+        """Validate the next batch and hand it to the backend, behind those in flight."""
+        pending = self._pending
+        take = min(len(pending), self._max_batch)
+        if not flights and self._pipeline_depth > 1 and take > 1:
+            take = (take + 1) // 2  # split a burst so the two halves overlap
+        if take == len(pending):
+            batch, self._pending = pending, []
+        else:
+            batch, self._pending = pending[:take], pending[take:]
+        after = self._planned_head
         accepted, outcomes = self._plan(batch)
-        if accepted:
+        persist = asyncio.ensure_future(self._persist(accepted, after)) if accepted else None
+        flights.append(_Flight(batch, accepted, outcomes, persist))
+
+    async def _land(self, flights: deque[_Flight]) -> None:
+        """Wait for the oldest batch in flight; apply and acknowledge it, or fail it and
+        every batch behind it (they were numbered and validated on top of it)."""
+        flight = flights[0]
+        if flight.persist is not None:
             try:
-                await self._persist(accepted)
-            except Exception as exc:  # nothing was applied: fail the whole batch
+                await flight.persist
+            except Exception as exc:
                 error = StoreError(f"write failed, nothing was committed: {exc!r}")
                 error.__cause__ = exc
-                for write in batch:
-                    if write.future is not None and not write.future.done():
-                        write.future.set_exception(error)
+                for later in flights:
+                    if later.persist is not None:
+                        with contextlib.suppress(Exception):
+                            await later.persist
+                    _fail(later.batch, error)
+                flights.clear()
+                self._overlay.clear()
+                self._planned_head = self._head
                 return
-            self._apply(accepted)
-        for write, outcome in zip(batch, outcomes, strict=True):
+        flights.popleft()
+        if flight.accepted:
+            self._apply(flight.accepted)
+        for write, outcome in zip(flight.batch, flight.outcomes, strict=True):
             future = write.future
             if future is None or future.done():  # the caller was cancelled; the write stands
                 continue
@@ -353,21 +329,21 @@ class LogBase:
             else:
                 future.set_exception(outcome)
 
-    def _plan(self, batch: list[_Write]) -> tuple[list[Accepted], list[int | StoreError]]:
-        """Validate the batch in order; number the accepted writes. Changes no state."""
+    def _plan(self, batch: list[Write]) -> tuple[list[Accepted], list[int | StoreError]]:
+        """Validate the batch in order and number the accepted writes after `_planned_head`."""
         live = self._index.live
         last_revision = self._index.last_revision
-        overlay: dict[str, Accepted] = {}  # each key's newest accepted write in this batch
+        overlay = self._overlay
         accepted: list[Accepted] = []
         outcomes: list[int | StoreError] = []
-        revision = self._head
+        revision = self._planned_head
         for write in batch:
             key = write.key
-            if key in overlay:
-                earlier = overlay[key]
-                item = _accept(write, earlier.kv, earlier.event.revision, revision + 1)
+            earlier = overlay.get(key)
+            if earlier is not None:
+                item = accept(write, earlier.kv, earlier.event.revision, revision + 1)
             else:
-                item = _accept(write, live.get(key), last_revision.get(key), revision + 1)
+                item = accept(write, live.get(key), last_revision.get(key), revision + 1)
             if isinstance(item, Accepted):
                 revision += 1
                 overlay[key] = item
@@ -375,11 +351,13 @@ class LogBase:
                 outcomes.append(revision)
             else:
                 outcomes.append(item)
+        self._planned_head = revision
         return accepted, outcomes
 
     def _apply(self, accepted: Sequence[Accepted]) -> None:
         """Make a persisted batch visible: index, window, head, watchers."""
         index = self._index
+        overlay = self._overlay
         events = self._window.events
         for item in accepted:
             event = item.event
@@ -387,6 +365,8 @@ class LogBase:
                 index.put(item.kv)
             else:
                 index.remove(event.key, event.revision)
+            if overlay and overlay.get(event.key) is item:
+                del overlay[event.key]
             events.append(event)
         self._head = accepted[-1].event.revision
         self._after_apply(accepted)
@@ -395,8 +375,12 @@ class LogBase:
     def _after_apply(self, accepted: Sequence[Accepted]) -> None:
         """Hook for backends, called when a batch became visible (before watchers wake)."""
 
+    def _maintenance_due(self) -> bool:
+        """Hook for backends: True when `_maintain` should run once nothing is in flight."""
+        return False
+
     async def _maintain(self) -> None:
-        """Hook for backends, awaited by the writer between batches (e.g. checkpoints)."""
+        """Hook for backends: work such as checkpoints, run with nothing in flight."""
 
     def _notify_watchers(self) -> None:
         committed = self._committed
@@ -404,14 +388,13 @@ class LogBase:
             self._committed = None
             committed.set()
 
-    async def _run_compaction(self, write: _Write) -> None:
-        target = write.expected
-        assert target is not None
+    async def _run_compaction(self, target: int, future: asyncio.Future[int]) -> None:
+        """Compact to `target`. The newest event (the head) is always kept, tombstone or not,
+        so the log's last row always holds the head revision."""
+        outcome: StoreError | None = None
         if target < self._compacted:
-            outcome: StoreError | None = Compacted(target, self._compacted)
-        elif target == self._compacted:
-            outcome = None
-        else:
+            outcome = Compacted(target, self._compacted)
+        elif target > self._compacted:
             self._compacting_to = target
             try:
                 await self._persist_compaction(target)
@@ -421,10 +404,8 @@ class LogBase:
                 outcome.__cause__ = exc
             else:
                 self._compacted = target
-                self._index.forget_tombstones(target)
-                outcome = None
-        future = write.future
-        if future is not None and not future.done():
+                self._index.forget_tombstones(min(target, self._head - 1))
+        if not future.done():
             if outcome is None:
                 future.set_result(target)
             else:
@@ -529,7 +510,9 @@ class LogBase:
 
     # -- backend hooks ---------------------------------------------------------------------
 
-    async def _persist(self, accepted: list[Accepted]) -> None:
+    async def _persist(self, accepted: list[Accepted], after: int) -> None:
+        """Durably append the batch, whose first revision is `after + 1`, only if the log's
+        head is still `after`; raise if anything was not written."""
         raise NotImplementedError
 
     async def _persist_compaction(self, revision: int) -> None:

@@ -27,7 +27,7 @@ class MemoryLog(LogBase):
         self._previous: list[int | None] = []  # aligned with self._window.events
         self._trimmed_state: dict[str, KeyValue] = {}
 
-    async def _persist(self, accepted: list[Accepted]) -> None:
+    async def _persist(self, accepted: list[Accepted], after: int) -> None:
         return None
 
     def _after_apply(self, accepted: Sequence[Accepted]) -> None:

@@ -51,7 +51,7 @@ _CREATE_SCHEMA: Final = (
 _LOG_COLUMNS: Final = 9
 _ROW_PLACEHOLDERS: Final = "(?,?,?,?,?,?,?,?,?)"
 #: Rows per multi-row INSERT (one statement is one atomic transaction in autocommit mode).
-_MAX_BATCH: Final = 32766 // _LOG_COLUMNS  # SQLite's smallest default variable limit
+_MAX_BATCH: Final = (32766 - 1) // _LOG_COLUMNS  # SQLite's smallest default variable limit
 _EVENT_COLUMNS: Final = (
     "SELECT l.rev, l.key, l.value, p.value, l.actor, l.cause, l.time"
     " FROM log l LEFT JOIN log p ON p.rev = l.prev_rev"
@@ -62,6 +62,7 @@ class SqliteLog(LogBase):
     """An event log in one SQLite file. Open it with `store.open_log("sqlite:///path.db")`."""
 
     _max_batch = _MAX_BATCH
+    _pipeline_depth = 2
 
     def __init__(
         self,
@@ -165,7 +166,7 @@ class SqliteLog(LogBase):
                 index.last_revision[key] = rev
         ((max_revision,),) = await reader.execute_fetchall("SELECT max(rev) FROM log")
         head = max(max_revision or 0, compacted, state_revision)
-        self._head = head
+        self._head = self._planned_head = head
         self._compacted = self._compacting_to = compacted
         self._state_revision = state_revision
         self._window.base = head + 1
@@ -173,9 +174,10 @@ class SqliteLog(LogBase):
 
     # -- writing ---------------------------------------------------------------------------
 
-    async def _persist(self, accepted: Sequence[Accepted]) -> None:
-        """One multi-row INSERT: a single statement, so a single atomic transaction and a
-        single hop to the connection's thread."""
+    async def _persist(self, accepted: list[Accepted], after: int) -> None:
+        """One INSERT statement: atomic on its own (autocommit), one hop to the connection's
+        thread, and conditional on the log's last row still being `after`, so a batch queued
+        behind one that failed writes nothing."""
         params: list[object] = []
         extend = params.extend
         for item in accepted:
@@ -209,12 +211,21 @@ class SqliteLog(LogBase):
                         e.time,
                     )
                 )
-        await self._connection().execute(self._insert_statement(len(accepted)), params)
+        params.append(after)
+        cursor = await self._connection().execute(self._insert_statement(len(accepted)), params)
+        if cursor.rowcount != len(accepted):
+            raise StoreError(
+                f"the log's last revision is not {after}: another process writes to {self._path}?"
+            )
 
     def _insert_statement(self, rows: int) -> str:
         statement = self._insert_statements.get(rows)
         if statement is None:
-            statement = "INSERT INTO log VALUES " + ",".join([_ROW_PLACEHOLDERS] * rows)
+            statement = (
+                "INSERT INTO log SELECT * FROM (VALUES "
+                + ",".join([_ROW_PLACEHOLDERS] * rows)
+                + ") WHERE coalesce((SELECT max(rev) FROM log), 0) = ?"
+            )
             self._insert_statements[rows] = statement
         return statement
 
@@ -226,9 +237,13 @@ class SqliteLog(LogBase):
         if len(window.events) >= 2 * self._window_size:
             window.trim_below(self._head + 1 - self._window_size)
 
+    def _maintenance_due(self) -> bool:
+        return bool(self._forgotten) or (
+            self._head - self._state_revision >= self._checkpoint_every
+        )
+
     async def _maintain(self) -> None:
-        if self._forgotten or self._head - self._state_revision >= self._checkpoint_every:
-            await self._checkpoint()
+        await self._checkpoint()
 
     async def _checkpoint(self) -> None:
         """Write the keys changed since the last checkpoint into `state`, in one transaction."""
@@ -257,8 +272,9 @@ class SqliteLog(LogBase):
                 " WHERE rev > ? AND rev <= ? AND prev_rev IS NOT NULL)",
                 span,
             )
-            await writer.execute(
-                "DELETE FROM log WHERE rev > ? AND rev <= ? AND value IS NULL", span
+            await writer.execute(  # tombstones, but never the head row (see LogBase)
+                "DELETE FROM log WHERE rev > ? AND rev <= ? AND value IS NULL AND rev < ?",
+                (*span, self._head),
             )
             await writer.execute("UPDATE meta SET value = ? WHERE name = 'compacted'", (revision,))
             await writer.execute("COMMIT")
@@ -266,8 +282,9 @@ class SqliteLog(LogBase):
             await _rollback(writer)
             raise
         live = self._index.live
+        forget_up_to = min(revision, self._head - 1)
         for key, last in self._index.last_revision.items():
-            if last <= revision and key not in live:
+            if last <= forget_up_to and key not in live:
                 self._dirty.pop(key, None)
                 self._forgotten.append(key)
 

@@ -1,0 +1,95 @@
+"""The writer task's pipeline: a failed batch fails the batches behind it and skips no revision;
+a second writer on the same SQLite file is refused instead of interleaving revisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+import store
+from store.base import Accepted
+from store.sqlite import SqliteLog
+
+pytestmark = pytest.mark.anyio
+
+
+class FailingLog(SqliteLog):
+    """Fails the persist of its `fail_at`-th batch (counting from 1), once."""
+
+    def __init__(self, path: str, fail_at: int) -> None:
+        super().__init__(path)
+        self.fail_at = fail_at
+        self.batches = 0
+
+    async def _persist(self, accepted: list[Accepted], after: int) -> None:
+        self.batches += 1
+        if self.batches == self.fail_at:
+            raise OSError("disk full (injected)")
+        await super()._persist(accepted, after)
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3, 7])
+async def test_failed_batch_fails_the_pipeline_behind_it_and_skips_no_revision(
+    tmp_path: Path, fail_at: int
+) -> None:
+    path = str(tmp_path / "log.db")
+    acked: dict[str, int] = {}
+    failed: list[str] = []
+
+    async with FailingLog(path, fail_at) as log:
+
+        async def writer(w: int) -> None:
+            for i in range(20):
+                key = f"/k/{w}/{i}"
+                try:
+                    acked[key] = await log.create(key, b"v")
+                except store.KeyExists:
+                    raise
+                except store.StoreError:
+                    failed.append(key)
+
+        async with anyio.create_task_group() as tg:
+            for w in range(16):
+                tg.start_soon(writer, w)
+
+        assert failed, "the injected failure reached no caller"
+        assert sorted(acked.values()) == list(range(1, len(acked) + 1))
+        assert log.revision == len(acked)
+        head = await log.range("")
+        assert {kv.key: kv.mod_revision for kv in head.items} == acked
+
+    async with store.open_log(f"sqlite://{path}") as reopened:
+        events = [e async for e in reopened.events()]
+        assert [e.revision for e in events] == list(range(1, len(acked) + 1))
+        assert {e.key: e.revision for e in events} == acked
+        assert await reopened.create("/after", b"x") == len(acked) + 1
+
+
+async def test_second_writer_on_the_same_file_is_refused_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite://{tmp_path / 'log.db'}"
+    async with store.open_log(url) as first, store.open_log(url) as second:
+        assert await first.create("/a", b"1") == 1
+        with pytest.raises(store.StoreError, match="last revision is not 0"):
+            await second.create("/b", b"2")
+        assert second.revision == 0
+        assert await first.create("/c", b"3") == 2
+    async with store.open_log(url) as log:
+        assert [(e.revision, e.key) async for e in log.events()] == [(1, "/a"), (2, "/c")]
+
+
+async def test_compaction_keeps_a_tombstone_at_the_head_so_revisions_continue(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite://{tmp_path / 'log.db'}"
+    async with store.open_log(url) as log:
+        await log.create("/a", b"1")
+        await log.delete("/a")
+        await log.compact(2)
+    async with store.open_log(url) as log:
+        assert (log.revision, log.compacted_revision) == (2, 2)
+        assert await log.create("/a", b"again") == 3
+        assert await log.get("/a", at=2) is None
