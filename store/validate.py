@@ -7,7 +7,14 @@ import math
 from store.errors import InvalidArgument
 from store.types import MAX_VALUE_BYTES
 
-__all__ = ["check_key", "check_prefix", "check_revision", "check_value", "check_write_meta"]
+__all__ = [
+    "check_key",
+    "check_prefix",
+    "check_revision",
+    "check_text",
+    "check_value",
+    "check_write_meta",
+]
 
 
 def check_key(key: object) -> str:
@@ -15,13 +22,25 @@ def check_key(key: object) -> str:
         raise InvalidArgument(f"key must be str, not {type(key).__name__}")
     if not key:
         raise InvalidArgument("key must not be empty")
-    return key
+    return check_text("key", key)
 
 
 def check_prefix(prefix: object) -> str:
     if not isinstance(prefix, str):
         raise InvalidArgument(f"prefix must be str, not {type(prefix).__name__}")
-    return prefix
+    return check_text("prefix", prefix)
+
+
+def check_text(name: str, text: str) -> str:
+    """Text the log stores must be valid Unicode (UTF-8 encodable: no lone surrogates)."""
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError as exc:
+            raise InvalidArgument(
+                f"{name} {text!r} is not valid Unicode: {exc.reason} at index {exc.start}"
+            ) from None
+    return text
 
 
 def check_value(key: str, value: object) -> bytes:
@@ -46,6 +65,7 @@ def check_revision(name: str, revision: object) -> int:
 def check_write_meta(actor: object, cause: object, time: object) -> None:
     if not isinstance(actor, str):
         raise InvalidArgument(f"actor must be str, not {type(actor).__name__}")
+    check_text("actor", actor)
     check_revision("cause", cause)
     if type(time) is not float and type(time) is not int:
         raise InvalidArgument(f"time must be a number, not {type(time).__name__}")

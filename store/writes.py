@@ -25,9 +25,11 @@ def plain_write(key: object, value: object, actor: object, cause: object, time: 
     return (
         type(key) is str
         and key != ""
+        and key.isascii()
         and type(value) is bytes
         and len(value) <= MAX_VALUE_BYTES
         and type(actor) is str
+        and actor.isascii()
         and type(cause) is int
         and cause >= 0
         and type(time) is float

@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 
-from store import Event, EventLog
+from store import Event, EventLog, RangeResult
 
 HANG_GUARD = 5  # seconds; only to fail instead of hanging, never waited on in a passing run
 BIG_GUARD = 60  # for the tests that write ten thousand events
@@ -62,3 +62,7 @@ async def fill(log: EventLog) -> dict[str, int]:
     revs["b1u"] = await log.update("/b/1", b"b1-v2", expected=revs["b1"])
     assert list(revs.values()) == [1, 2, 3, 4, 5, 6, 7]
     return revs
+
+
+def keys(result: RangeResult) -> list[str]:
+    return [kv.key for kv in result.items]

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
 import store
+from tests.store import OpenLog
 
 BACKENDS = ("memory", "sqlite")
-
-OpenLog = Callable[..., AbstractAsyncContextManager[store.EventLog]]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import pytest
@@ -39,8 +39,6 @@ from store import (
 )
 from tests.store import HANG_GUARD
 
-T = TypeVar("T")
-
 KEYS = st.sampled_from(["/a/1", "/a/2", "/b/1", "/b/2"])
 PREFIXES = st.sampled_from(["", "/a/", "/b/", "/a/1", "/b/2", "/c/"])
 VALUES = st.sampled_from([b"", b"x", b"yy", b"\x00\xff", b"zzz"])
@@ -53,15 +51,11 @@ def replay(events: list[Event], at: int) -> dict[str, KeyValue]:
     """The live keys after applying the first `at` events."""
     state: dict[str, KeyValue] = {}
     for ev in events[:at]:
-        old = state.get(ev.key)
-        if ev.type == "DELETE":
-            del state[ev.key]
-        elif ev.value is not None and old is None:
-            state[ev.key] = KeyValue(ev.key, ev.value, ev.revision, ev.revision, 1)
-        elif ev.value is not None and old is not None:
-            state[ev.key] = KeyValue(
-                ev.key, ev.value, old.create_revision, ev.revision, old.version + 1
-            )
+        old = state.pop(ev.key, None)
+        if ev.type == "PUT":
+            assert ev.value is not None
+            created, version = (old.create_revision, old.version + 1) if old else (ev.revision, 1)
+            state[ev.key] = KeyValue(ev.key, ev.value, created, ev.revision, version)
     return state
 
 
