@@ -7,10 +7,11 @@ import os
 import platform
 import sqlite3
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["code_version", "load_average", "machine_info"]
+__all__ = ["OtherWork", "code_version", "cpu_busy", "load_average", "machine_info"]
 
 
 def _cpu_model() -> str:
@@ -51,6 +52,55 @@ def load_average() -> float | None:
         return round(os.getloadavg()[0], 2)
     except (AttributeError, OSError):
         return None
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all CPUs from /proc/stat (Linux), else None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cpu_busy(seconds: float = 0.5) -> float | None:
+    """The share of all CPUs (0..1) that was busy during the next `seconds`, while this
+    process sleeps: how much other work the machine is doing (None where unknown)."""
+    before = _cpu_times()
+    time.sleep(seconds)
+    after = _cpu_times()
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return round((after[0] - before[0]) / (after[1] - before[1]), 3)
+
+
+class OtherWork:
+    """How much CPU the rest of the machine used while this process ran (Linux), so a results
+    file shows when a figure was taken on a busy machine."""
+
+    def __init__(self) -> None:
+        self._machine = _cpu_times()
+        self._own = _own_cpu()
+
+    def share(self) -> float | None:
+        """Share of all CPUs (0..1) busy with other processes since this object was made."""
+        machine = _cpu_times()
+        if machine is None or self._machine is None:
+            return None
+        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        busy = (machine[0] - self._machine[0]) / ticks
+        total = (machine[1] - self._machine[1]) / ticks
+        if total <= 0:
+            return None
+        other = busy - (_own_cpu() - self._own)
+        return round(min(max(other / total, 0.0), 1.0), 3)
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def code_version(package: Path) -> dict[str, str | None]:

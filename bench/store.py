@@ -4,7 +4,7 @@
     python -m bench.store --short  # small sizes (make demo): bench/results/store-short.json
     python -m bench.store --only fanout --repeat 1
 
-Measurements (each on a fresh log; keys like `/registry/pods/default/pod-00042`, 256-byte
+Measurements (each opens fresh logs; keys like `/registry/pods/default/pod-00042`, 256-byte
 values; writers update keys they own, so every write is one append):
 
 - `append1`:  appends/s of one writer awaiting each write, memory and SQLite.
@@ -31,11 +31,8 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import json
-import math
 import sys
 import tempfile
-from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -43,8 +40,10 @@ from pathlib import Path
 from time import perf_counter
 
 import store
-from bench._machine import code_version, load_average, machine_info
+from bench._fanout import PACE_BATCH, PACE_INTERVAL, FanoutRun, fanout_once
+from bench._machine import OtherWork, code_version, cpu_busy, load_average, machine_info
 from bench._raw import raw_append_rate
+from bench._report import Result, Target, number, table, write_json
 from bench._workload import (
     PREFIX,
     KeySet,
@@ -53,7 +52,6 @@ from bench._workload import (
     percentile,
     summarize,
     update_concurrently,
-    update_paced,
 )
 from store import EventLog
 
@@ -62,7 +60,7 @@ __all__ = ["main"]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BACKENDS = ("memory", "sqlite")
 WRITERS = 64
-BUSY_LOAD = 0.5  # 1-minute load average above which the run warns that it is not alone
+BUSY = 0.10  # share of the CPUs busy with other work before the run above which it warns
 
 
 # -- sizes and results ---------------------------------------------------------------------
@@ -111,55 +109,6 @@ SHORT = Sizes(
     range_reads=3,
     reopen_events=20_000,
 )
-PACE_BATCH = 100  # writes per tick ...
-PACE_INTERVAL = 0.010  # ... every 10 ms: 10k writes/s
-
-
-@dataclass(frozen=True)
-class Target:
-    """A bar a figure must clear: `value <op> bound`."""
-
-    op: str  # ">=", "<" or "=="
-    bound: float
-
-    def check(self, value: float) -> bool:
-        if math.isnan(value):
-            return False
-        if self.op == ">=":
-            return value >= self.bound
-        if self.op == "<":
-            return value < self.bound
-        if self.op == "==":
-            return value == self.bound
-        raise ValueError(f"unknown comparison {self.op!r}")
-
-    def __str__(self) -> str:
-        return f"{self.op} {_number(self.bound)}"
-
-
-@dataclass(frozen=True)
-class Result:
-    name: str
-    value: float
-    unit: str
-    target: Target | None = None
-    stat: str = ""
-    runs: tuple[float, ...] = ()  # every run's figure, when `value` summarizes several
-
-    @property
-    def passed(self) -> bool | None:
-        return None if self.target is None else self.target.check(self.value)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "value": None if math.isnan(self.value) else self.value,
-            "unit": self.unit,
-            "target": None if self.target is None else str(self.target),
-            "pass": self.passed,
-            "stat": self.stat,
-            "runs": [None if math.isnan(v) else v for v in self.runs],
-        }
 
 
 @dataclass
@@ -186,23 +135,11 @@ class Context:
         self.results.append(result)
         verdict = {None: "", True: "  PASS", False: "  MISS"}[result.passed]
         target = f"  (target {result.target})" if result.target else ""
-        progress(f"  = {result.name}: {_number(result.value)} {result.unit}{target}{verdict}")
+        progress(f"  = {result.name}: {number(result.value)} {result.unit}{target}{verdict}")
 
 
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "n/a"
-    if value == int(value) and abs(value) >= 1:
-        return f"{int(value):,}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3g}"
 
 
 @contextlib.asynccontextmanager
@@ -290,84 +227,6 @@ async def measure_append64(ctx: Context) -> None:
 # -- watch fan-out and delivery latency ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FanoutRun:
-    write_seconds: float
-    deliver_seconds: float  # from the first submit until the last watcher had the last event
-    complete: int  # watchers that got every event, in order, exactly once
-    latencies: list[float]  # seconds, sorted; from the sampled watchers
-
-
-def _sampled(watchers: int, samples: int = 10) -> set[int]:
-    """Indexes of up to `samples` watchers spread evenly, first and last included."""
-    if watchers <= samples:
-        return set(range(watchers))
-    return {round(k * (watchers - 1) / (samples - 1)) for k in range(samples)}
-
-
-async def _watch_all(
-    log: EventLog, after: int, last: int, arrivals: array[float] | None, done: list[float]
-) -> bool:
-    """Read events after `after` up to `last`; True if all came, in order, exactly once."""
-    expect = after + 1
-    watch = log.watch(PREFIX, after=after)
-    try:
-        async for ev in watch:
-            if ev.revision != expect:
-                progress(f"    watcher got revision {ev.revision}, expected {expect}")
-                return False
-            if arrivals is not None:
-                arrivals.append(perf_counter())
-            if expect == last:
-                done.append(perf_counter())
-                return True
-            expect += 1
-    except store.StoreError as exc:
-        progress(f"    watcher stopped at revision {expect - 1}: {exc!r}")
-        return False
-    finally:
-        await watch.aclose()
-    return False
-
-
-async def _fanout_once(
-    log: EventLog, keys: KeySet, events: int, watchers: int, *, paced: bool
-) -> FanoutRun:
-    after = log.revision
-    last = after + events
-    sampled = _sampled(watchers)
-    arrivals = {w: array("d") for w in sampled}
-    done: list[float] = []
-    tasks = [
-        asyncio.ensure_future(_watch_all(log, after, last, arrivals.get(w), done))
-        for w in range(watchers)
-    ]
-    for _ in range(3):  # let every watcher reach its first wait before the writers start
-        await asyncio.sleep(0)
-    await asyncio.sleep(0.005)
-    submitted: dict[int, float] = {}
-    _fresh()
-    t0 = perf_counter()
-    if paced:
-        write_seconds = await update_paced(
-            log, keys, events, batch=PACE_BATCH, interval=PACE_INTERVAL, submitted=submitted
-        )
-    else:
-        write_seconds = await update_concurrently(
-            log, keys, events, writers=WRITERS, submitted=submitted
-        )
-    finished, pending = await asyncio.wait(tasks, timeout=max(30.0, events / 2_000))
-    for task in pending:
-        task.cancel()
-    complete = sum(1 for task in finished if task.result())
-    deliver_seconds = (max(done) if len(done) == watchers else perf_counter()) - t0
-    latencies: list[float] = []
-    for series in arrivals.values():
-        latencies.extend(t - submitted[after + 1 + j] for j, t in enumerate(series))
-    latencies.sort()
-    return FanoutRun(write_seconds, deliver_seconds, complete, latencies)
-
-
 async def _fanout(ctx: Context, backend: str, watchers: int, events: int, *, paced: bool) -> None:
     mode = "paced" if paced else "fanout"
     runs: list[FanoutRun] = []
@@ -375,7 +234,7 @@ async def _fanout(ctx: Context, backend: str, watchers: int, events: int, *, pac
         keys = KeySet(ctx.sizes.keys)
         await create_keys(log, keys)
         for r in range(ctx.sizes.repeats):
-            run = await _fanout_once(log, keys, events, watchers, paced=paced)
+            run = await fanout_once(log, keys, events, watchers, paced=paced, writers=WRITERS)
             progress(
                 f"    {mode} {backend} {watchers} watchers run {r + 1}/{ctx.sizes.repeats}: "
                 f"writes {events / run.write_seconds:,.0f}/s, deliveries "
@@ -499,42 +358,6 @@ MEASUREMENTS: dict[str, Callable[[Context], Awaitable[None]]] = {
 }
 
 
-# -- report --------------------------------------------------------------------------------
-
-
-def table(results: Sequence[Result]) -> str:
-    rows = [("measurement", "value", "unit", "target", "", "stat")]
-    for r in results:
-        verdict = {None: "", True: "PASS", False: "MISS"}[r.passed]
-        target = "" if r.target is None else str(r.target)
-        rows.append((r.name, _number(r.value), r.unit, target, verdict, r.stat))
-    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = [
-            cell.rjust(w) if c in (1, 3) else cell.ljust(w)
-            for c, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def write_json(
-    path: Path, sizes: Sizes, mode: str, results: Sequence[Result], loads: Sequence[float | None]
-) -> None:
-    document = {
-        "machine": {**machine_info(), "load_average_1m": {"start": loads[0], "end": loads[-1]}},
-        "store": code_version(Path(store.__file__).resolve().parent),
-        "mode": mode,
-        "sizes": dict(vars(sizes)),
-        "results": [r.as_json() for r in results],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.store",
@@ -572,6 +395,10 @@ async def _run(names: Sequence[str], ctx: Context) -> None:
         progress(f"[{name}] {perf_counter() - t0:.1f} s")
 
 
+def _share(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.0%}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = SHORT if args.short else FULL
@@ -583,22 +410,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path | None = args.out
     if out is None and not args.only:
         out = RESULTS_DIR / ("store-short.json" if args.short else "store.json")
-    load = load_average()
-    if load is not None and load > BUSY_LOAD:
-        progress(f"warning: load average {load} before the run: other work skews the figures")
+    load, busy = load_average(), cpu_busy()
+    if busy is not None and busy > BUSY:
+        progress(f"warning: other work keeps {busy:.0%} of the CPUs busy: figures will be low")
+    other = OtherWork()
     t0 = perf_counter()
     with tempfile.TemporaryDirectory(prefix="cpemu-bench-", dir=args.dir) as workdir:
         ctx = Context(sizes, Path(workdir))
         asyncio.run(_run(names, ctx))
-    end_load = load_average()
+    end_load, other_share = load_average(), other.share()
     print(table(ctx.results))
     missed = [r.name for r in ctx.results if r.passed is False]
     print(
         f"\n{len(ctx.results)} figures, {len(missed)} targets missed, "
-        f"{perf_counter() - t0:.0f} s; 1-minute load average {load} before, {end_load} after"
+        f"{perf_counter() - t0:.0f} s; CPUs busy with other work: {_share(busy)} before the "
+        f"run, {_share(other_share)} during it"
     )
     if out is not None:
-        write_json(out, sizes, "short" if args.short else "full", ctx.results, (load, end_load))
+        machine = {
+            **machine_info(),
+            "other_work": {"before": busy, "during": other_share},
+            "load_average_1m": {"start": load, "end": end_load},
+        }
+        header = {
+            "machine": machine,
+            "store": code_version(Path(store.__file__).resolve().parent),
+            "mode": "short" if args.short else "full",
+            "sizes": dict(vars(sizes)),
+        }
+        write_json(out, header, ctx.results)
         print(f"results written to {out}")
     return 0
 

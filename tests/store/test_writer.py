@@ -1,5 +1,5 @@
-"""The writer task's pipeline: a failed batch fails the batches behind it and skips no revision;
-a second writer on the same SQLite file is refused instead of interleaving revisions."""
+"""The writer task: a failed batch fails alone and skips no revision; a second writer on the
+same SQLite file is refused instead of interleaving revisions."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class FailingLog(SqliteLog):
 
 
 @pytest.mark.parametrize("fail_at", [1, 2, 3, 7])
-async def test_failed_batch_fails_the_pipeline_behind_it_and_skips_no_revision(
+async def test_failed_batch_fails_alone_and_skips_no_revision(
     tmp_path: Path, fail_at: int
 ) -> None:
     path = str(tmp_path / "log.db")
