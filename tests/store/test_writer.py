@@ -31,9 +31,7 @@ class FailingLog(SqliteLog):
 
 
 @pytest.mark.parametrize("fail_at", [1, 2, 3, 7])
-async def test_failed_batch_fails_alone_and_skips_no_revision(
-    tmp_path: Path, fail_at: int
-) -> None:
+async def test_failed_batch_fails_alone_and_skips_no_revision(tmp_path: Path, fail_at: int) -> None:
     path = str(tmp_path / "log.db")
     acked: dict[str, int] = {}
     failed: list[str] = []
