@@ -68,7 +68,8 @@ class LogBase:
         self._inline_streak = 0
         self._wake: asyncio.Future[None] | None = None
         self._committed: asyncio.Event | None = None  # exists while a watcher waits
-        self._closing = False
+        self._closing = False  # no new writes (set by aclose, or when the writer task fails)
+        self._stopping = False  # aclose has begun
         self._closed = False
         self._task_group: anyio.abc.TaskGroup | None = None
 
@@ -91,9 +92,9 @@ class LogBase:
 
     async def aclose(self) -> None:
         """Finish every queued write, stop the writer, end watches, release the backend."""
-        if self._closing:
+        if self._stopping:
             return
-        self._closing = True
+        self._stopping = self._closing = True
         self._wake_writer()
         try:
             if self._task_group is not None:
@@ -101,7 +102,8 @@ class LogBase:
         finally:
             self._closed = True
             self._notify_watchers()
-            await self._close_backend()
+            with anyio.CancelScope(shield=True):  # release files even when cancelled
+                await self._close_backend()
 
     @property
     def revision(self) -> int:

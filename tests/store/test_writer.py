@@ -3,6 +3,7 @@ same SQLite file is refused instead of interleaving revisions."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import anyio
@@ -91,3 +92,45 @@ async def test_compaction_keeps_a_tombstone_at_the_head_so_revisions_continue(
         assert (log.revision, log.compacted_revision) == (2, 2)
         assert await log.create("/a", b"again") == 3
         assert await log.get("/a", at=2) is None
+
+
+class BrokenMaintenanceLog(SqliteLog):
+    """Its first maintenance step waits for `release`, then fails: the writer task stops."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.entered = anyio.Event()
+        self.release = anyio.Event()
+
+    def _maintenance_due(self) -> bool:
+        return self.revision >= 1 and not self.entered.is_set()
+
+    async def _maintain(self) -> None:
+        self.entered.set()
+        await self.release.wait()
+        raise OSError("I/O error (injected)")
+
+
+async def test_writer_task_failure_fails_queued_writes_and_closes_the_log(tmp_path: Path) -> None:
+    path = str(tmp_path / "log.db")
+    log = BrokenMaintenanceLog(path)
+    outcomes: dict[str, object] = {}
+    with pytest.raises(BaseExceptionGroup) as raised:  # noqa: PT012
+        async with log:
+            outcomes["a"] = await log.create("/a", b"1")
+            await log.entered.wait()
+            queued = asyncio.ensure_future(log.create("/b", b"2"))
+            await asyncio.sleep(0)  # /b is queued behind the blocked writer
+            log.release.set()
+            # The failed writer cancels this block; the error surfaces on exit.
+            await asyncio.wait([queued])
+    assert raised.group_contains(OSError, match="injected")
+    assert outcomes == {"a": 1}
+    assert isinstance(queued.exception(), store.StoreError)
+    assert "writer task stopped" in str(queued.exception())
+    assert log.closed
+    with pytest.raises(store.StoreClosed):
+        await log.create("/c", b"3")
+    async with store.open_log(f"sqlite://{path}") as reopened:
+        assert [(e.revision, e.key) async for e in reopened.events()] == [(1, "/a")]
+        assert await reopened.create("/b", b"2") == 2
