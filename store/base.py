@@ -130,6 +130,10 @@ class LogBase:
             self._committed = asyncio.Event()
         await self._committed.wait()
 
+    def wake_watchers(self) -> None:
+        """Wake every watcher waiting for a commit, to re-check its state."""
+        self._notify_watchers()
+
     def _start_background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `task` in the log's task group; closing the log waits for it."""
         if self._task_group is not None:

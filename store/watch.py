@@ -13,8 +13,8 @@ list is only appended to, or replaced whole when trimmed, so a slice being read 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from types import AsyncGeneratorType, TracebackType
+from typing import TYPE_CHECKING, Self, cast
 
 from store.errors import StoreClosed
 from store.types import Event
@@ -35,7 +35,8 @@ class LogWatch:
         self._prefix = prefix
         self._position = after  # every event up to here was delivered or filtered out
         self._closed = False
-        self._events = self._deliver()
+        # The generator type proper: it has `ag_running`, which `aclose` needs.
+        self._events = cast(AsyncGeneratorType[Event, None], self._deliver())
 
     @property
     def position(self) -> int:
@@ -60,8 +61,13 @@ class LogWatch:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Stop the watch. From another task while a reader waits in it, the reader's loop
+        ends (it sees `_closed` when woken) rather than having the generator closed under it."""
         self._closed = True
-        await self._events.aclose()
+        if self._events.ag_running:
+            self._log.wake_watchers()
+        else:
+            await self._events.aclose()
 
     async def _deliver(self) -> AsyncGenerator[Event, None]:
         log = self._log
@@ -87,6 +93,8 @@ class LogWatch:
                 self._position = base + end - 1
                 continue
             chunk, scanned = await log.read_events(prefix, position, head)
+            if self._closed:
+                return
             for event in chunk:
                 self._position = event.revision
                 yield event
