@@ -211,9 +211,8 @@ class LogBase:
         if self._closing:
             raise StoreClosed()
         if self._commits_inline and not self._pending and not self._compactions:
-            revision = self._commit_inline(
-                Write(op, key, value, expected, actor, cause, time, None)
-            )
+            write = Write(op, key, value, expected, actor, cause, float(time), None)
+            revision = self._commit_inline(write)
             self._inline_streak += 1
             if self._inline_streak >= _INLINE_YIELD_EVERY:  # let watchers and others run
                 self._inline_streak = 0
@@ -228,7 +227,6 @@ class LogBase:
         """Validate, number and apply one write at once (backends whose persist is a no-op)."""
         index = self._index
         key = write.key
-        write.time = float(write.time)
         item = accept(write, index.live.get(key), index.last_revision.get(key), self._head + 1)
         if not isinstance(item, Accepted):
             raise item
