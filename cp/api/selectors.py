@@ -170,7 +170,8 @@ class Requirement:
                 f"{_BINARY_OPERATORS}, exists, !"
             ) from None
         object.__setattr__(self, "operator", operator)
-        object.__setattr__(self, "values", tuple(self.values))
+        # Values are a set upstream (duplicates mean nothing); keep the first of each.
+        object.__setattr__(self, "values", tuple(dict.fromkeys(self.values)))
         self._validate()
         object.__setattr__(self, "_matcher", _compile(self.key, operator, self.values))
 
