@@ -78,6 +78,11 @@ class Watch(Protocol):
 
     async def aclose(self) -> None: ...
 
+    @property
+    def position(self) -> int:
+        """The revision this watch has read up to (delivered or skipped as not matching)."""
+        ...
+
 
 class EventLog(Protocol):
     """An append-only log with etcd's semantics; see DESIGN.md, fixed contract 1."""

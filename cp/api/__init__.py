@@ -122,6 +122,7 @@ from cp.api.core_pod import (
     Volume,
     VolumeMount,
 )
+from cp.api.defaults import apply_defaults
 from cp.api.errors import (
     AlreadyExists,
     ApiError,
@@ -158,6 +159,7 @@ from cp.api.selectors import Selector, SelectorError
 from cp.api.storage import (
     StorageClass,
 )
+from cp.api.validation import validate
 
 __all__ = [
     "CODEC",
@@ -296,9 +298,11 @@ __all__ = [
     "UnknownKindError",
     "Volume",
     "VolumeMount",
+    "apply_defaults",
     "decode",
     "dump_json",
     "dump_yaml",
     "encode",
     "load_manifests",
+    "validate",
 ]

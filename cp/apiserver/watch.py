@@ -80,6 +80,13 @@ class ApiWatch:
         if self._watch is not None:
             await self._watch.aclose()
 
+    @property
+    def position(self) -> int:
+        """The store revision this watch has read up to (informers compare it with the head)."""
+        if self._watch is not None:
+            return self._watch.position
+        return self._after or 0
+
     def __aiter__(self) -> AsyncIterator[WatchEvent]:
         return self._events()
 

@@ -15,12 +15,20 @@ releases first lets the counter touch zero for an instant, and the clock may jum
 
 Timers are not activity: they wait in the clock's heap.
 
+Probes: a component whose pending work is easier to observe than to count (an informer that
+has not yet applied the watch events up to the log head it knows of) registers a busy-probe
+with `add_probe(fn)`. `idle` is false while any probe returns True, and `wait_idle` re-checks
+the probes on every loop turn until all return False. A probe must be cheap, must not await
+and must turn False by itself as the loop runs the work it reports (it is polled, not
+signalled); `add_probe` returns the function that removes it.
+
 The counter is not thread-safe: call it from the event loop's thread only (a worker thread
 hands its completion back with `loop.call_soon_threadsafe` and releases there).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 import anyio
@@ -77,11 +85,12 @@ class Activity:
     context manager) for code that prefers not to pair the calls by hand.
     """
 
-    __slots__ = ("_count", "_zero")
+    __slots__ = ("_count", "_probes", "_zero")
 
     def __init__(self) -> None:
         self._count = 0
         self._zero: anyio.Event | None = None
+        self._probes: tuple[Callable[[], bool], ...] = ()
 
     @property
     def count(self) -> int:
@@ -89,7 +98,26 @@ class Activity:
 
     @property
     def idle(self) -> bool:
-        return self._count == 0
+        """No count held and no probe reporting busy."""
+        return self._count == 0 and not self.probing
+
+    @property
+    def probing(self) -> bool:
+        """Whether any registered probe reports busy right now."""
+        for probe in self._probes:  # noqa: SIM110 -- a plain loop beats any(<genexpr>)
+            if probe():
+                return True
+        return False
+
+    def add_probe(self, probe: Callable[[], bool]) -> Callable[[], None]:
+        """Register a busy-probe; returns its remover (calling it again does nothing)."""
+        token = _Probe(probe)
+        self._probes = (*self._probes, token)
+
+        def remove() -> None:
+            self._probes = tuple(p for p in self._probes if p is not token)
+
+        return remove
 
     def acquire(self, n: int = 1) -> None:
         """Take `n` counts (n >= 0)."""
@@ -115,15 +143,32 @@ class Activity:
 
         The extra turns let callbacks already scheduled on the loop run (a task woken by a
         future that is about to take a count); if any of them takes a count, wait again.
+        While the count is zero but a probe reports busy, the probes are re-checked on every
+        loop turn (the work they report runs meanwhile).
         """
         while True:
             while self._count:
                 if self._zero is None:
                     self._zero = anyio.Event()
                 await self._zero.wait()
+            if self.probing:
+                await anyio.lowlevel.checkpoint()
+                continue
             for _ in range(turns):
                 await anyio.lowlevel.checkpoint()
-                if self._count:
+                if self._count or self.probing:
                     break
             else:
                 return
+
+
+class _Probe:
+    """A registered probe: its own identity, so one function may be registered twice."""
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn: Callable[[], bool]) -> None:
+        self._fn = fn
+
+    def __call__(self) -> bool:
+        return self._fn()
