@@ -6,18 +6,27 @@ The only module family that imports `store`; store errors become API errors in
 
 Semantics, as upstream's generic registry (`k8s.io/apiserver/pkg/registry/generic/registry`):
 
+- admission (create and update): `cp.api.defaults.apply_defaults`, then `cp.api.validation.validate`
+  and, on update, the kind's update rules (`_update_errors`, after the ``Validate*Update``
+  functions and the registry strategies' ``ValidateUpdate``); any field error is an `Invalid`
+  (422) and nothing is written. The object comes back (and is stored) defaulted.
 - create: name or generateName required (generated names retry on a collision); namespace
   defaults to "default" for namespaced kinds and is refused on cluster-scoped ones; uid,
   creationTimestamp and generation 1 are set; status is stored as given.
 - update: compare-and-swap on metadata.resourceVersion (empty: unconditional); uid,
-  creationTimestamp, generation and deletion fields are the server's; generation grows by one
+  creationTimestamp, generation and deletion fields are the server's; name and namespace name
+  the object (they cannot change: another name is another object); generation grows by one
   when `spec` changes; status is kept from the stored object. An update that changes nothing
-  writes nothing. Removing the last finalizer of an object being deleted deletes it.
-- update_status: only `status` is taken from the request.
-- delete: an object with finalizers gets deletionTimestamp (and deletionGracePeriodSeconds 0)
-  and stays; otherwise the key is deleted and the last state is returned with the resourceVersion
-  of the delete. Propagation policies other than Background and Orphan are not supported (and
-  garbage collection is not this layer's job).
+  writes nothing. Removing the last finalizer of an object being deleted deletes it; no
+  finalizer may be added to it.
+- update_status: only `status` is taken from the request (not validated: no status rules).
+- delete: the propagation policy sets the garbage collector's finalizers as the registry's
+  ``deletionFinalizersForGarbageCollection`` does: Orphan adds `orphan`, Foreground adds
+  `foregroundDeletion`, Background (the default) removes both. An object left with finalizers
+  gets deletionTimestamp (kept when already set) and deletionGracePeriodSeconds 0 and stays;
+  otherwise the key is deleted and the last state is returned with the resourceVersion of the
+  delete. The garbage collector (not this layer) acts on the finalizers. Not modelled: graceful
+  deletion (pods), the namespace lifecycle, DeleteOptions.orphanDependents.
 """
 
 from __future__ import annotations
@@ -30,7 +39,10 @@ import msgspec
 from msgspec.structs import replace
 
 import store
+from cp.api.apps import DaemonSet, Deployment, ReplicaSet, StatefulSet
 from cp.api.codec import CODEC, ManifestError
+from cp.api.core import PersistentVolumeClaim
+from cp.api.defaults import apply_defaults
 from cp.api.errors import (
     AlreadyExists,
     ApiError,
@@ -47,15 +59,29 @@ from cp.api.fields import FieldSelector
 from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct, ObjectMeta
 from cp.api.selectors import Selector
+from cp.api.validation import validate
+from cp.api.validation_meta import forbidden, go_label_selector, invalid
 from cp.apiserver.keys import generate_name, key_of, prefix_of, rfc3339, store_errors
 from cp.apiserver.watch import ApiWatch, parse_resource_version
 
-__all__ = ["PROPAGATION_POLICIES", "ApiServer"]
+__all__ = ["FOREGROUND_FINALIZER", "ORPHAN_FINALIZER", "PROPAGATION_POLICIES", "ApiServer"]
 
 _T = TypeVar("_T", bound=ApiStruct)
 
-#: Propagation policies accepted by `delete` (Foreground needs the garbage collector).
-PROPAGATION_POLICIES: Final = ("Background", "Orphan")
+#: Propagation policies accepted by `delete` (DeleteOptions.propagationPolicy).
+PROPAGATION_POLICIES: Final = ("Foreground", "Background", "Orphan")
+#: metav1.FinalizerOrphanDependents: the garbage collector orphans the dependents first.
+ORPHAN_FINALIZER: Final = "orphan"
+#: metav1.FinalizerDeleteDependents: the garbage collector deletes the dependents first.
+FOREGROUND_FINALIZER: Final = "foregroundDeletion"
+_STATEFUL_SET_FORBIDDEN: Final = (
+    "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+    "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+)
+_PVC_FORBIDDEN: Final = (
+    "spec is immutable after creation except resources.requests and volumeAttributesClassName "
+    "for bound claims"
+)
 #: Attempts at a generated name before the AlreadyExists is returned.
 _GENERATE_ATTEMPTS: Final = 8
 #: Attempts of an unconditional update or delete that keeps losing compare-and-swap races.
@@ -179,7 +205,7 @@ class ApiServer:
         attempts = 1 if meta.name else _GENERATE_ATTEMPTS
         for attempt in range(attempts):
             name = meta.name or generate_name(meta.generate_name, f"{meta.uid}/{attempt}")
-            new = replace(obj, metadata=replace(meta, name=name))
+            new = _admit(info, replace(obj, metadata=replace(meta, name=name)))
             key = key_of(info, meta.namespace, name)
             try:
                 with store_errors(info, name):
@@ -271,7 +297,10 @@ class ApiServer:
             current, revision = await self._current(info, key, meta.name)
             if expected is not None and expected != revision:
                 raise Conflict.of(info.plural, info.group, meta.name)
-            merged = _merge_status(obj, current) if status else _merge_spec(info, obj, current)
+            if status:
+                merged = _merge_status(obj, current)
+            else:
+                merged = _admit(info, _merge_spec(info, apply_defaults(obj), current), current)
             try:
                 return await self._put(info, key, merged, current, revision, actor, cause)
             except Conflict:
@@ -318,9 +347,14 @@ class ApiServer:
         precondition_rv: int | str | None = None,
         propagation: str = "Background",
     ) -> ApiStruct:
-        """Delete the object, or mark it (deletionTimestamp) while it has finalizers."""
+        """Delete the object, or mark it (deletionTimestamp) while it has finalizers; see the
+        module doc for `propagation`."""
         if propagation not in PROPAGATION_POLICIES:
-            raise NotSupported(f'propagation policy "{propagation}" is not supported')
+            supported = ", ".join(f'"{p}"' for p in PROPAGATION_POLICIES)
+            raise BadRequest(
+                f'propagationPolicy: Unsupported value: "{propagation}": supported values: '
+                f"{supported}"
+            )
         info = self._info(kind)
         key = key_of(info, self._namespace(info, namespace), name)
         expected = None if precondition_rv is None else _precondition(precondition_rv)
@@ -333,39 +367,78 @@ class ApiServer:
                 )
                 raise Conflict.of(info.plural, info.group, name, why)
             try:
-                return await self._delete_once(info, key, current, revision, actor, cause)
+                return await self._delete_once(
+                    info, key, current, revision, propagation, actor, cause
+                )
             except Conflict:
                 if expected is not None:
                     raise
         raise Conflict.of(info.plural, info.group, name)
 
     async def _delete_once(
-        self, info: KindInfo, key: str, current: ApiStruct, revision: int, actor: str, cause: int
+        self,
+        info: KindInfo,
+        key: str,
+        current: ApiStruct,
+        revision: int,
+        propagation: str,
+        actor: str,
+        cause: int,
     ) -> ApiStruct:
         meta = _meta(current)
         now = self._clock_now()
+        finalizers = _gc_finalizers(meta.finalizers, propagation)
         with store_errors(info, meta.name):
-            if not meta.finalizers:
+            if not meta.finalizers and not finalizers:
                 deleted = await self._log.delete(
                     key, expected=revision, actor=actor, cause=cause, time=now
                 )
                 return _with_rv(current, deleted)
-            if meta.deletion_timestamp is not None:
-                return current
-            marked = replace(
-                current,
-                metadata=replace(
-                    meta,
-                    resource_version="",
-                    deletion_timestamp=rfc3339(now),
-                    deletion_grace_period_seconds=0,
-                    generation=meta.generation + 1,
-                ),
+            if finalizers:
+                marked = replace(current, metadata=_marked(meta, finalizers, rfc3339(now)))
+            else:  # only the GC's finalizers, dropped: written without them, then deleted
+                stripped = replace(meta, resource_version="", finalizers=())
+                marked = replace(current, metadata=stripped)
+            data = CODEC.encode(marked)
+            written = revision
+            if data != CODEC.encode(_with_rv(current, "")):
+                written = await self._log.update(
+                    key, data, expected=revision, actor=actor, cause=cause, time=now
+                )
+            if finalizers:
+                return _with_rv(marked, written)
+            # The policy removed the last (garbage collector) finalizer: delete at once.
+            deleted = await self._log.delete(
+                key, expected=written, actor=actor, cause=cause, time=now
             )
-            written = await self._log.update(
-                key, CODEC.encode(marked), expected=revision, actor=actor, cause=cause, time=now
-            )
-        return _with_rv(marked, written)
+        return _with_rv(marked, deleted)
+
+
+def _gc_finalizers(finalizers: tuple[str, ...], propagation: str) -> tuple[str, ...]:
+    """deletionFinalizersForGarbageCollection with an explicit policy: the object's finalizers
+    without the GC's two, then the policy's one (the same set: unchanged, order kept)."""
+    kept = [f for f in finalizers if f not in (ORPHAN_FINALIZER, FOREGROUND_FINALIZER)]
+    if propagation == "Orphan":
+        kept.append(ORPHAN_FINALIZER)
+    elif propagation == "Foreground":
+        kept.append(FOREGROUND_FINALIZER)
+    return finalizers if set(kept) == set(finalizers) else tuple(kept)
+
+
+def _marked(meta: ObjectMeta, finalizers: tuple[str, ...], now: str) -> ObjectMeta:
+    """markAsDeleting: generation + 1 the first time, deletionTimestamp now unless already set
+    earlier, deletionGracePeriodSeconds 0."""
+    first = meta.deletion_timestamp is None
+    return replace(
+        meta,
+        resource_version="",
+        finalizers=finalizers,
+        deletion_timestamp=(
+            now if first or now < str(meta.deletion_timestamp) else meta.deletion_timestamp
+        ),
+        deletion_grace_period_seconds=0,
+        generation=meta.generation + 1 if first and meta.generation > 0 else meta.generation,
+    )
 
 
 def _precondition(value: int | str) -> int:
@@ -390,6 +463,84 @@ def _parse_precondition(info: KindInfo, meta: ObjectMeta) -> int | None:
         )
         raise _invalid(info, meta.name, error)
     return int(text)
+
+
+def _admit(info: KindInfo, obj: _T, old: ApiStruct | None = None) -> _T:
+    """Admission: defaults, then create validation and (with `old`) the update rules; any field
+    error is an Invalid naming them all."""
+    admitted = apply_defaults(obj)
+    errors = [] if old is None else _meta_update_errors(_meta(admitted), _meta(old))
+    errors += validate(admitted)
+    if old is not None:
+        errors += _update_errors(admitted, old)
+    if errors:
+        raise Invalid.of(info.kind, info.group, _meta(admitted).name, errors)
+    return admitted
+
+
+def _go_string_slice(values: builtins.list[str]) -> str:
+    return "[]string{" + ", ".join(msgspec.json.encode(v).decode() for v in values) + "}"
+
+
+def _meta_update_errors(new: ObjectMeta, old: ObjectMeta) -> builtins.list[FieldError]:
+    """ValidateObjectMetaUpdate's finalizer rule (the server owns the other immutable fields)."""
+    if old.deletion_timestamp is None:
+        return []
+    extra = sorted(set(new.finalizers) - set(old.finalizers))
+    if not extra:
+        return []
+    detail = (
+        "no new finalizers can be added if the object is being deleted, "
+        f"found new finalizers {_go_string_slice(extra)}"
+    )
+    return [forbidden("metadata.finalizers", detail)]
+
+
+def _update_errors(new: ApiStruct, old: ApiStruct) -> builtins.list[FieldError]:
+    """The kinds' update rules: immutable selectors (apps/v1 strategies), the StatefulSet spec
+    fields that may change (ValidateStatefulSetUpdate), the PVC spec
+    (ValidatePersistentVolumeClaimUpdate)."""
+    if isinstance(new, Deployment | ReplicaSet | DaemonSet) and isinstance(old, type(new)):
+        if new.spec.selector != old.spec.selector:
+            selector = go_label_selector(new.spec.selector)
+            return [invalid("spec.selector", selector, "field is immutable")]
+        return []
+    if isinstance(new, StatefulSet) and isinstance(old, StatefulSet):
+        allowed = replace(
+            new.spec,
+            replicas=old.spec.replicas,
+            ordinals=old.spec.ordinals,
+            template=old.spec.template,
+            update_strategy=old.spec.update_strategy,
+            persistent_volume_claim_retention_policy=(
+                old.spec.persistent_volume_claim_retention_policy
+            ),
+            min_ready_seconds=old.spec.min_ready_seconds,
+        )
+        return [] if allowed == old.spec else [forbidden("spec", _STATEFUL_SET_FORBIDDEN)]
+    if isinstance(new, PersistentVolumeClaim) and isinstance(old, PersistentVolumeClaim):
+        return _pvc_update_errors(new, old)
+    return []
+
+
+def _pvc_update_errors(
+    new: PersistentVolumeClaim, old: PersistentVolumeClaim
+) -> builtins.list[FieldError]:
+    """volumeName may be set once (binding); requests.storage may change on a bound claim."""
+    old_spec = old.spec
+    if not old_spec.volume_name:
+        old_spec = replace(old_spec, volume_name=new.spec.volume_name)
+    new_spec = new.spec
+    bound = new.status is not None and new.status.phase == "Bound"
+    if bound and new_spec.resources is not None and new_spec.resources.requests:
+        requests = dict(new_spec.resources.requests)
+        previous = old.spec.resources.requests if old.spec.resources is not None else {}
+        if "storage" in previous:
+            requests["storage"] = previous["storage"]
+        else:
+            requests.pop("storage", None)
+        new_spec = replace(new_spec, resources=replace(new_spec.resources, requests=requests))
+    return [] if new_spec == old_spec else [forbidden("spec", _PVC_FORBIDDEN)]
 
 
 def _merge_spec(info: KindInfo, obj: _T, current: ApiStruct) -> _T:

@@ -293,8 +293,8 @@ async def test_delete_precondition_and_propagation(server: ApiServer) -> None:
     await server.create(config_map())
     with pytest.raises(Conflict, match=r"precondition \(7\) does not match .* record \(1\)"):
         await server.delete("ConfigMap", "cfg", precondition_rv="7")
-    with pytest.raises(NotSupported):
-        await server.delete("ConfigMap", "cfg", propagation="Foreground")
+    with pytest.raises(BadRequest):
+        await server.delete("ConfigMap", "cfg", propagation="Cascade")
     with pytest.raises(Conflict):
         await server.delete("ConfigMap", "cfg", precondition_rv="0")
     with pytest.raises(BadRequest):

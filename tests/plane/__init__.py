@@ -1,0 +1,1 @@
+"""Tests of `cp.plane`: the embedding API (`ControlPlane`)."""
