@@ -36,6 +36,7 @@ import msgspec
 from msgspec.structs import replace
 
 import store as _store
+from controllers.gc import GarbageCollector
 from cp.api.codec import load_manifests
 from cp.api.core import Node, NodeCondition, NodeSpec, NodeStatus
 from cp.api.errors import BadRequest, NotFound
@@ -249,9 +250,12 @@ class ControlPlane:
                 profile=profile,
             )
             # -- controllers ------------------------------------------------------------------
-            # The composition root registers the shipped controllers here, once they exist
-            # (e.g. controllers.gc), each built on plane.client / plane.informers /
-            # plane.clock / plane.activity / plane.ids and added with plane.add_controller.
+            # The composition root registers the shipped controllers here, each built on the
+            # plane's client, informers, clock, activity and ids.
+            collector = GarbageCollector(
+                plane.client, plane.informers, clock=the_clock, activity=activity, ids=ids
+            )
+            plane._manager.add(collector.controller)
             async with plane._informers, plane._manager:
                 await plane._register_nodes()
                 yield plane

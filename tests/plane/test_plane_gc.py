@@ -1,0 +1,67 @@
+"""The plane runs the garbage collector: deleting an owner removes what it owns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cp import ControlPlane
+from cp.api.apps import Deployment, ReplicaSet, ReplicaSetSpec
+from cp.api.errors import NotFound
+from cp.api.meta import ObjectMeta, OwnerReference
+
+pytestmark = pytest.mark.anyio
+
+V1 = (Path(__file__).parent.parent / "api" / "manifests" / "myapp-deploy-v1.yaml").read_text()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _replica_set(owner: Deployment, name: str) -> ReplicaSet:
+    """A ReplicaSet as the Deployment controller would make it, owned by `owner`."""
+    assert owner.spec is not None
+    assert owner.metadata.uid
+    ref = OwnerReference(
+        api_version="apps/v1",
+        kind="Deployment",
+        name=owner.metadata.name,
+        uid=owner.metadata.uid,
+        controller=True,
+        block_owner_deletion=True,
+    )
+    return ReplicaSet(
+        metadata=ObjectMeta(name=name, namespace="default", owner_references=(ref,)),
+        spec=ReplicaSetSpec(replicas=1, selector=owner.spec.selector, template=owner.spec.template),
+    )
+
+
+@pytest.mark.parametrize("propagation", ["Background", "Foreground"])
+async def test_deleting_a_deployment_collects_its_replica_set(propagation: str) -> None:
+    async with ControlPlane.open(nodes=0) as plane:
+        (deployment,) = await plane.apply(V1)
+        assert isinstance(deployment, Deployment)
+        await plane.client.create(_replica_set(deployment, "myapp-deploy-abc"))
+        await plane.client.create(_replica_set(deployment, "myapp-deploy-def"))
+        report = await plane.settle()
+        assert report.converged
+        assert len((await plane.client.list("ReplicaSet", namespace="default")).items) == 2
+
+        await plane.client.delete(
+            "Deployment", "myapp-deploy", namespace="default", propagation=propagation
+        )
+        report = await plane.settle()
+
+        assert report.converged
+        assert (await plane.client.list("ReplicaSet", namespace="default")).items == ()
+        with pytest.raises(NotFound):
+            await plane.client.get("Deployment", "myapp-deploy", namespace="default")
+        actors = {
+            e.actor
+            async for e in plane.log.events()
+            if e.key.startswith("/registry/replicasets/") and e.type == "DELETE"
+        }
+        assert actors == {"controller/garbage-collector"}
