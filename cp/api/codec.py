@@ -31,6 +31,8 @@ from typing import Any, ClassVar, TypeVar, overload
 import msgspec
 import yaml
 
+from cp.api.errors import BadRequest
+
 try:
     from yaml import CSafeDumper as _BaseDumper
     from yaml import CSafeLoader as _BaseLoader
@@ -69,7 +71,7 @@ _MISSING_FIELD = re.compile(r"^Object missing required field `(?P<field>.*)`$")
 _WRONG_TYPE = re.compile(r"^Expected `(?P<expected>.*?)`, got `(?P<got>.*)`$")
 
 
-class ManifestError(Exception):
+class ManifestError(BadRequest):
     """A manifest (or stored value) that cannot become a typed object; the message says where."""
 
 

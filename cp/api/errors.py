@@ -8,6 +8,9 @@ The tree (apimachinery `pkg/api/errors/errors.go`, `pkg/util/validation/field/er
     ├── Conflict        409  Conflict        `Operation cannot be fulfilled on ...`
     ├── Invalid         422  Invalid         `Deployment.apps "web" is invalid: spec.replicas: ...`
     ├── BadRequest      400  BadRequest
+    │   ├── InvalidValue (cp.api.errors_values): QuantityError, IntOrStringError, SelectorError
+    │   ├── ManifestError (cp.api.codec): a manifest that does not decode, with its field path
+    │   └── PatchError (cp.api.patch): a patch that does not apply
     ├── Expired         410  Expired         `too old resource version: 5 (10)`
     └── NotSupported    405  MethodNotAllowed   what cpemu (or the kind) does not support
 

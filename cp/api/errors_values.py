@@ -14,6 +14,8 @@ Messages follow apimachinery's wording, so that they can be shown as kubectl wou
 
 from __future__ import annotations
 
+from cp.api.errors import BadRequest
+
 __all__ = [
     "FieldSelectorNotSupported",
     "IntOrStringError",
@@ -23,7 +25,7 @@ __all__ = [
 ]
 
 
-class InvalidValue(Exception):
+class InvalidValue(BadRequest):
     """Root of the value errors of `cp.api` (quantities, intstr, selectors)."""
 
 
