@@ -22,7 +22,8 @@ on the injected `Clock` (so it is virtual time under a `VirtualClock`).
 Causality: `enqueue(req, cause=rev)` remembers the highest cause per key until a worker picks
 the key up; that reconcile sees it as `current_cause()`. When the key is retried (error or
 `requeue_after`) its cause is kept for the retry, merged with any cause enqueued meanwhile.
-A key added straight to the queue (`queue.add`) has cause 0.
+A key added straight to the queue (`queue.add`) has the cause of its previous reconcile (0 for
+a key never reconciled): so does a retry whose remembered cause a newer reconcile consumed.
 
 Lifecycle (STYLE.md item 9): `async with controller:` starts the workers in a task group it
 owns and, on exit, shuts the queue down with drain (keys being reconciled finish, queued keys
@@ -95,6 +96,7 @@ class Controller:
             log if log is not None else structlog.get_logger("cp.runtime.controller")
         )
         self._causes: dict[Request, int] = {}
+        self._last_causes: dict[Request, int] = {}  # the cause of each key's latest reconcile
         self._task_group: TaskGroup | None = None
 
     @property
@@ -166,7 +168,12 @@ class Controller:
 
     async def _reconcile_handler(self, req: Request) -> None:
         """One reconcile of `req` and the retry decision (upstream `reconcileHandler`)."""
-        cause = self._causes.pop(req, 0)
+        # A key re-added by a timer after a newer reconcile already took its remembered cause
+        # (a backoff retry, a requeue_after) runs with the last cause seen for it, never 0.
+        cause = self._causes.pop(req, None)
+        if cause is None:
+            cause = self._last_causes.get(req, 0)
+        self._last_causes[req] = cause
         start = self._clock.now()
         actor_token = reconcile_actor.set(self.actor)
         cause_token = reconcile_cause.set(cause)

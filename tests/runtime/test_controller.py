@@ -375,3 +375,28 @@ def test_configure_logging_json_puts_fixed_keys_first(capsys: pytest.CaptureFixt
         "reconcile_id",
         "duration_ms",
     ]
+
+
+async def test_a_retry_after_a_newer_reconcile_keeps_a_cause() -> None:
+    """A backoff retry that fires after a newer reconcile consumed the remembered cause still
+    runs with a cause (the last one seen), so its writes are attributed."""
+    activity = Activity()
+    clock = VirtualClock(activity)
+    queue: WorkQueue[Request] = WorkQueue(clock=clock, activity=activity)
+    causes: list[int] = []
+    controller: Controller
+
+    class FailsOnce:
+        async def reconcile(self, req: Request) -> Result:
+            causes.append(current_cause())
+            if len(causes) == 1:
+                controller.enqueue(req, cause=2)
+                raise RuntimeError("conflict")
+            return Result()
+
+    controller = Controller("x", FailsOnce(), queue, clock=clock, ids=SeededIds(0))
+    async with Manager() as manager:
+        manager.add(controller)
+        controller.enqueue(Request("default", "a"), cause=1)
+        await clock.run_until_idle()
+    assert causes == [1, 2, 2]

@@ -52,7 +52,8 @@ async def test_second_writer_with_the_same_resource_version_gets_conflict() -> N
             )
             first = await plane.client.get("ConfigMap", "cfg", namespace="default")
             second = await plane.client.get("ConfigMap", "cfg", namespace="default")
-            assert isinstance(first, ConfigMap) and isinstance(second, ConfigMap)
+            assert isinstance(first, ConfigMap)
+            assert isinstance(second, ConfigMap)
             read_rv = first.metadata.resource_version
             assert read_rv == second.metadata.resource_version
 
@@ -78,7 +79,8 @@ async def test_concurrent_updates_of_a_deployment_exactly_one_wins() -> None:
             await plane.apply(V1)
             await plane.settle()
             read = await plane.client.get("Deployment", "myapp-deploy", namespace="default")
-            assert isinstance(read, Deployment) and read.spec is not None
+            assert isinstance(read, Deployment)
+            assert read.spec is not None
             head = plane.log.revision
 
             outcomes: dict[int, ApiStruct | Conflict] = {}
@@ -97,19 +99,21 @@ async def test_concurrent_updates_of_a_deployment_exactly_one_wins() -> None:
 
             winners = [r for r, o in outcomes.items() if not isinstance(o, Conflict)]
             losers = [o for o in outcomes.values() if isinstance(o, Conflict)]
-            assert len(winners) == 1 and len(losers) == 1
+            assert len(winners) == 1
+            assert len(losers) == 1
             assert str(losers[0]) == (
                 f'Operation cannot be fulfilled on deployments.apps "myapp-deploy": {MODIFIED}'
             )
             assert plane.log.revision == head + 1  # one write, the winner's
             stored = await plane.client.get("Deployment", "myapp-deploy", namespace="default")
-            assert isinstance(stored, Deployment) and stored.spec is not None
+            assert isinstance(stored, Deployment)
+            assert stored.spec is not None
             assert stored.spec.replicas == winners[0]
 
 
 # -- (b) controllers retrying on Conflict ----------------------------------------------------
 
-WANT = "test.cpemu.io/want"  # annotation: how many `k<i>` keys the filler keeps in `data`
+WANT = "test.cpemu.io/want"  # annotation: the filler adds `k<i>` keys to `data` up to this many
 COUNT = "count"
 
 
@@ -151,7 +155,7 @@ class Counter(_ToyReconciler):
 
 
 class Filler(_ToyReconciler):
-    """Adds one `k<i>` key per reconcile until there are `want` of them (the racing writer)."""
+    """Adds one new `k<i>` key per reconcile until `data` has `want` keys besides `count`."""
 
     async def reconcile(self, req: Request) -> Result:
         cm = self.lister.get(req.namespace, req.name)
@@ -160,7 +164,8 @@ class Filler(_ToyReconciler):
         want = int(cm.metadata.annotations.get(WANT, "0"))
         have = _items(cm)
         if have < want:
-            await self.write(replace(cm, data={**cm.data, f"k{have}": str(have)}))
+            key = next(f"k{i}" for i in range(want + 1) if f"k{i}" not in cm.data)
+            await self.write(replace(cm, data={**cm.data, key: str(have)}))
         return Result()
 
 
@@ -230,7 +235,8 @@ async def test_controllers_converge_through_conflicts() -> None:
                 assert cached.metadata.resource_version == cm.metadata.resource_version
 
             assert counter.conflicts + filler.conflicts > 0, "the writers never raced"
-            assert counter.writes > 0 and filler.writes > 0
+            assert counter.writes > 0
+            assert filler.writes > 0
 
             actors = {c.actor for c in controllers}
             assert actors == {"controller/counter", "controller/filler"}
