@@ -31,6 +31,7 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.store
+	$(BIN)/python -m bench.controlplane
 
 demo: $(STAMP)
 	$(BIN)/python -m bench.store --short
