@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING
 import anyio
 import structlog
 from anyio.abc import TaskGroup
-from structlog.typing import FilteringBoundLogger
 
 from cp.runtime.clock import Clock
 from cp.runtime.ids import SeededIds
@@ -50,6 +49,8 @@ from cp.runtime.logging import (
     RECONCILE_ERROR,
     RECONCILE_REQUEUE,
     RECONCILE_TERMINAL_ERROR,
+    EventLogger,
+    QuietLogger,
 )
 from cp.runtime.reconcile import (
     Reconciler,
@@ -82,7 +83,7 @@ class Controller:
         clock: Clock,
         ids: SeededIds,
         workers: int = 1,
-        log: FilteringBoundLogger | None = None,
+        log: EventLogger | None = None,
     ) -> None:
         if workers < 1:
             raise ControllerError(f"controller {name!r}: workers must be >= 1, not {workers}")
@@ -92,9 +93,7 @@ class Controller:
         self._clock = clock
         self._ids = ids
         self._workers = workers
-        self._log: FilteringBoundLogger = (
-            log if log is not None else structlog.get_logger("cp.runtime.controller")
-        )
+        self._log: EventLogger = log if log is not None else QuietLogger("cp.runtime.controller")
         self._causes: dict[Request, int] = {}
         self._last_causes: dict[Request, int] = {}  # the cause of each key's latest reconcile
         self._task_group: TaskGroup | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from structlog.typing import Processor, WrappedLogger
@@ -33,6 +33,8 @@ __all__ = [
     "RECONCILE_ERROR",
     "RECONCILE_REQUEUE",
     "RECONCILE_TERMINAL_ERROR",
+    "EventLogger",
+    "QuietLogger",
     "configure_logging",
 ]
 
@@ -82,6 +84,46 @@ def _fixed_keys_first(
     ordered = {k: event_dict[k] for k in head if k in event_dict}
     ordered.update((k, v) for k, v in event_dict.items() if k not in ordered)
     return ordered
+
+
+class EventLogger(Protocol):
+    """What library code logs through: structlog's level methods, event name first."""
+
+    def debug(self, event: str, **kw: Any) -> Any: ...
+
+    def info(self, event: str, **kw: Any) -> Any: ...
+
+    def warning(self, event: str, **kw: Any) -> Any: ...
+
+    def error(self, event: str, **kw: Any) -> Any: ...
+
+
+class QuietLogger:
+    """Library code's default logger: it forwards to structlog only once a composition root
+    configured structlog (`configure_logging`, or a test's `capture_logs`), and drops every
+    event until then, because library code never prints (unconfigured structlog would write
+    to stdout). Checked per call, so configuring later takes effect at once."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _emit(self, level: str, event: str, kw: dict[str, Any]) -> None:
+        if structlog.is_configured():
+            getattr(structlog.get_logger(self._name), level)(event, **kw)
+
+    def debug(self, event: str, **kw: Any) -> None:
+        self._emit("debug", event, kw)
+
+    def info(self, event: str, **kw: Any) -> None:
+        self._emit("info", event, kw)
+
+    def warning(self, event: str, **kw: Any) -> None:
+        self._emit("warning", event, kw)
+
+    def error(self, event: str, **kw: Any) -> None:
+        self._emit("error", event, kw)
 
 
 def configure_logging(level: str = "info", *, json: bool = False) -> None:

@@ -400,3 +400,21 @@ async def test_a_retry_after_a_newer_reconcile_keeps_a_cause() -> None:
         controller.enqueue(Request("default", "a"), cause=1)
         await clock.run_until_idle()
     assert causes == [1, 2, 2]
+
+
+async def test_an_unconfigured_controller_prints_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Library code never prints: until a composition root configures structlog, the
+    controller's events (start, errors, stop) are dropped rather than written to stdout."""
+    structlog.reset_defaults()
+    assert not structlog.is_configured()
+    plant = Plant()
+    rec = Scripted(plant.clock, [RuntimeError("boom")])
+    ctrl = plant.controller("quiet", rec)
+    async with ctrl:
+        ctrl.enqueue(WEB, cause=1)
+        await plant.clock.run_until_idle()
+    assert len(rec.times) == 2  # it failed once (an error event) and was retried
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "")
