@@ -10,13 +10,13 @@ operation; the API server reports a failing patch as upstream does (`jsonpatch` 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 
 from cp.api.errors import BadRequest
 
 __all__ = [
     "PatchError",
+    "json_copy",
     "json_patch",
     "merge_patch",
     "parse_pointer",
@@ -31,6 +31,16 @@ class PatchError(BadRequest):
         self.index = index
 
 
+def json_copy(value: object) -> object:
+    """A deep copy of a JSON-like value in which tuples (as `msgspec.to_builtins` leaves them
+    for frozen Structs) become lists, so every patch function sees JSON arrays as lists."""
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_copy(item) for item in value]
+    return value
+
+
 def merge_patch(target: object, patch: object) -> object:
     """RFC 7386 `MergePatch(Target, Patch)`: null deletes, objects merge, the rest replaces.
 
@@ -38,8 +48,10 @@ def merge_patch(target: object, patch: object) -> object:
     `application/merge-patch+json`).
     """
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result: dict[str, object] = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return json_copy(patch)
+    result: dict[str, object] = (
+        {key: json_copy(item) for key, item in target.items()} if isinstance(target, dict) else {}
+    )
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -160,11 +172,11 @@ def _apply_op(doc: object, op: Mapping[str, object], index: int) -> object:
     kind = _field(op, "op", index)
     path = _path(op, "path", index)
     if kind == "add":
-        return _add(doc, path, copy.deepcopy(_field(op, "value", index)))
+        return _add(doc, path, json_copy(_field(op, "value", index)))
     if kind == "remove":
         return _remove(doc, path)[0]
     if kind == "replace":
-        value = copy.deepcopy(_field(op, "value", index))
+        value = json_copy(_field(op, "value", index))
         _get(doc, path)  # the target must exist (RFC 6902 4.3)
         if not parse_pointer(path):
             return value
@@ -177,7 +189,7 @@ def _apply_op(doc: object, op: Mapping[str, object], index: int) -> object:
         doc, value = _remove(doc, source)
         return _add(doc, path, value)
     if kind == "copy":
-        value = copy.deepcopy(_get(doc, _path(op, "from", index)))
+        value = json_copy(_get(doc, _path(op, "from", index)))
         return _add(doc, path, value)
     if kind == "test":
         if not _equal(_get(doc, path), _field(op, "value", index)):
@@ -195,7 +207,7 @@ def json_patch(target: object, operations: Sequence[object]) -> object:
     """
     if isinstance(operations, (str, bytes)) or not isinstance(operations, Sequence):
         raise PatchError("a JSON patch must be a list of operations")
-    doc = copy.deepcopy(target)
+    doc = json_copy(target)
     for index, op in enumerate(operations):
         if not isinstance(op, Mapping):
             raise PatchError(f"operation {index}: must be an object", index)

@@ -13,10 +13,9 @@ elements), `$retainKeys`, `$deleteFromPrimitiveList/<field>`, `$setElementOrder/
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 
-from cp.api.patch import PatchError
+from cp.api.patch import PatchError, json_copy
 
 __all__ = [
     "field_meta",
@@ -116,9 +115,11 @@ def strategic_merge_patch(target: object, patch: object, kind: str) -> object:
     As apimachinery `StrategicMergeMapPatch` with the server's own merge keys (`field_meta`).
     Raises `PatchError` (400) for malformed directives or list elements missing their merge key.
     """
+    patch = json_copy(patch)
     if not isinstance(patch, dict):
         raise PatchError("a strategic merge patch must be a JSON object")
-    base = copy.deepcopy(target) if isinstance(target, dict) else {}
+    base = json_copy(target) if isinstance(target, dict) else {}
+    assert isinstance(base, dict)
     return _merge_map(base, patch, kind, ())
 
 
@@ -128,7 +129,7 @@ def _fresh(value: object, kind: str, path: Path) -> object:
         return _merge_map({}, value, kind, path)
     if isinstance(value, list):
         return _merge_list([], value, kind, path)
-    return copy.deepcopy(value)
+    return json_copy(value)
 
 
 def _merge_map(
@@ -214,9 +215,9 @@ def _merge_list(original: list[object], patch: list[object], kind: str, path: Pa
         result = list(original)
         for value in patch:
             if isinstance(value, dict) and value.get(_PATCH) == "replace":
-                return [copy.deepcopy(v) for v in patch if not _is_directive_element(v)]
+                return [json_copy(v) for v in patch if not _is_directive_element(v)]
             if value not in result:
-                result.append(copy.deepcopy(value))
+                result.append(json_copy(value))
         return result
     if any(isinstance(e, dict) and e.get(_PATCH) == "replace" for e in patch):
         # mergeSliceWithSpecialElements: `{"$patch": "replace"}` makes the patch list the result.
@@ -295,6 +296,7 @@ def three_way_merge(original: object, modified: object, current: object, kind: s
     lists get `$setElementOrder/<field>` and `$patch: delete` elements; primitive merge lists get
     `$deleteFromPrimitiveList/<field>`; `retainKeys` maps get `$retainKeys`. `{}` means no change.
     """
+    original, modified, current = json_copy(original), json_copy(modified), json_copy(current)
     if not isinstance(modified, dict):
         raise PatchError("the applied configuration must be a JSON object")
     o = original if isinstance(original, dict) else {}
@@ -313,7 +315,7 @@ def _diff_map(
     for key, mv in modified.items():
         sub = (*path, key)
         if key not in current:
-            patch[key] = copy.deepcopy(mv)
+            patch[key] = json_copy(mv)
             continue
         cv, ov = current[key], original.get(key)
         meta = field_meta(kind, sub)
@@ -326,7 +328,7 @@ def _diff_map(
         elif isinstance(mv, list) and isinstance(cv, list) and "merge" in _strategies(meta):
             _diff_list(patch, key, ov if isinstance(ov, list) else [], mv, cv, kind, sub)
         elif mv != cv or type(mv) is not type(cv):
-            patch[key] = copy.deepcopy(mv)
+            patch[key] = json_copy(mv)
     for key in original:
         if key not in modified and key in current:
             patch[key] = None
@@ -349,11 +351,11 @@ def _diff_list(
         added = [v for v in modified if v not in current]
         removed = [v for v in original if v not in modified and v in current]
         if added:
-            patch[field] = copy.deepcopy(added)
+            patch[field] = json_copy(added)
         if removed:
-            patch[_DELETE_PRIMITIVE + field] = copy.deepcopy(removed)
+            patch[_DELETE_PRIMITIVE + field] = json_copy(removed)
         if added or removed:
-            patch[_ORDER + field] = copy.deepcopy(modified)
+            patch[_ORDER + field] = json_copy(modified)
         return
     assert key is not None
 
@@ -366,19 +368,17 @@ def _diff_list(
         assert isinstance(element, dict)
         ident = repr(element[key])
         if ident not in curs:
-            elements.append(copy.deepcopy(element))
+            elements.append(json_copy(element))
             continue
         delta = _diff_map(olds.get(ident, {}), element, curs[ident], kind, path)
         if delta:
             if "retainKeys" in _strategies(field_meta(kind, path)):
                 delta[_RETAIN] = sorted(element)
-            elements.append({key: copy.deepcopy(element[key]), **delta})
+            elements.append({key: json_copy(element[key]), **delta})
     mods = by_key(modified)
     for ident, element in olds.items():
         if ident not in mods and ident in curs:
-            elements.append({_PATCH: "delete", key: copy.deepcopy(element[key])})
+            elements.append({_PATCH: "delete", key: json_copy(element[key])})
     if elements:
-        patch[_ORDER + field] = [
-            {key: copy.deepcopy(v[key])} for v in modified if isinstance(v, dict)
-        ]
+        patch[_ORDER + field] = [{key: json_copy(v[key])} for v in modified if isinstance(v, dict)]
         patch[field] = elements
