@@ -295,7 +295,8 @@ class GarbageCollector:
             return
 
     async def _delete_foreground(self, kind: str, meta: ObjectMeta) -> None:
-        """What the apiserver does for a Foreground delete: the finalizer, then the delete."""
+        """Delete with Foreground propagation, after adding `foregroundDeletion` with a patch that
+        tests the uid (so a re-created object of the same name is never marked)."""
         if FINALIZER_FOREGROUND not in meta.finalizers:
             ops: list[object] = [
                 {"op": "test", "path": "/metadata/uid", "value": meta.uid},
@@ -305,7 +306,7 @@ class GarbageCollector:
             ]
             if not await self._patch(kind, meta, ops):
                 return
-        await self._delete(kind, meta, "Background")
+        await self._delete(kind, meta, "Foreground")
 
     async def _remove_owner_refs(self, kind: str, meta: ObjectMeta, uids: Collection[str]) -> None:
         """Remove the ownerReferences to `uids` (a JSON patch testing each removed uid)."""
