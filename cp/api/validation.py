@@ -22,7 +22,7 @@ Kinds not listed in `validate`'s table come back valid (an empty list).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from cp.api.apps import DaemonSet, Deployment, ReplicaSet, StatefulSet
@@ -179,8 +179,16 @@ def _config_key_errors(key: str) -> list[str]:
     return errors
 
 
+def _config_keys_fast_valid(keys: Iterable[str]) -> bool:
+    """True when every key is plainly valid (`_config_key_errors` would find nothing)."""
+    key_ok = _CONFIG_KEY_RE.fullmatch
+    return all(len(key) <= 253 and key_ok(key) and key[0] != "." for key in keys)
+
+
 def _validate_config_map(config_map: ConfigMap) -> list[FieldError]:
     errors = validate_object_meta(config_map.metadata, dns1123_subdomain_errors)
+    if not config_map.binary_data and _config_keys_fast_valid(config_map.data):
+        return errors
     for key in sorted(config_map.data):
         errors.extend(invalid(f"data[{key}]", key, msg) for msg in _config_key_errors(key))
     for key in sorted(config_map.binary_data):

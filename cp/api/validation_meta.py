@@ -71,6 +71,14 @@ _PERCENT_MSG: Final = "a valid percent string must be a numeric string followed 
 _PORT_NAME_CHARSET: Final = re.compile("[-a-z0-9]+")
 _PORT_NAME_LETTER: Final = re.compile("[a-z]")
 _TOTAL_ANNOTATION_SIZE: Final = 256 * (1 << 10)
+# Fast-path patterns: a match (with the length bound checked by the caller) means the detailed
+# upstream checks would find nothing; anything else takes the detailed path for its messages.
+#: a qualified name no longer than 63 characters (so prefix <= 253 and name <= 63 hold).
+_QUALIFIED_NAME_FAST: Final = re.compile(
+    f"(?:{_DNS1123_SUBDOMAIN_FMT}/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+)
+#: a label value (empty, or a name part), no longer than 63 characters.
+_LABEL_VALUE_FAST: Final = re.compile("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 NEGATIVE_MSG: Final = "must be greater than or equal to 0"
 
 
@@ -173,6 +181,8 @@ def _regex_error(msg: str, fmt: str, *examples: str) -> str:
 
 def dns1123_label_errors(value: str) -> list[str]:
     """``IsDNS1123Label``."""
+    if len(value) <= 63 and _DNS1123_LABEL_RE.fullmatch(value):
+        return []
     errors = []
     if len(value) > 63:
         errors.append("must be no more than 63 characters")
@@ -183,6 +193,8 @@ def dns1123_label_errors(value: str) -> list[str]:
 
 def dns1123_subdomain_errors(value: str) -> list[str]:
     """``IsDNS1123Subdomain``."""
+    if len(value) <= 253 and _DNS1123_SUBDOMAIN_RE.fullmatch(value):
+        return []
     errors = []
     if len(value) > 253:
         errors.append("must be no more than 253 characters")
@@ -246,6 +258,8 @@ NameValidator: TypeAlias = Callable[[str], list[str]]
 
 def validate_labels(labels: Mapping[str, str], path: str) -> list[FieldError]:
     """``ValidateLabels``: keys are qualified names, values label values (keys sorted)."""
+    if _labels_fast_valid(labels):
+        return []
     errors: list[FieldError] = []
     for key in sorted(labels):
         errors.extend(invalid(path, key, msg) for msg in label_key_errors(key))
@@ -254,8 +268,20 @@ def validate_labels(labels: Mapping[str, str], path: str) -> list[FieldError]:
     return errors
 
 
+def _labels_fast_valid(labels: Mapping[str, str]) -> bool:
+    """True when every key and value is plainly valid (`validate_labels` would find nothing)."""
+    key_ok = _QUALIFIED_NAME_FAST.fullmatch
+    value_ok = _LABEL_VALUE_FAST.fullmatch
+    for key, value in labels.items():
+        if len(key) > 63 or len(value) > 63 or not key_ok(key) or not value_ok(value):
+            return False
+    return True
+
+
 def validate_annotations(annotations: Mapping[str, str], path: str) -> list[FieldError]:
     """``ValidateAnnotations``: lower-cased keys are qualified names; total size <= 256 KiB."""
+    if not annotations:
+        return []
     errors: list[FieldError] = []
     total = 0
     for key in sorted(annotations):
@@ -284,23 +310,23 @@ def validate_object_meta(
     errors: list[FieldError] = []
     if meta.generate_name:
         prefix = meta.generate_name
-        errors.extend(
-            invalid(f"{path}.generateName", prefix, msg)
-            for msg in name_errors(_mask_trailing_dash(prefix))
-        )
-    if not meta.name:
+        if messages := name_errors(_mask_trailing_dash(prefix)):
+            errors.extend(invalid(f"{path}.generateName", prefix, msg) for msg in messages)
+    name = meta.name
+    if not name:
         if not meta.generate_name:
             errors.append(required(f"{path}.name", "name or generateName is required"))
-    else:
-        errors.extend(invalid(f"{path}.name", meta.name, msg) for msg in name_errors(meta.name))
-    if meta.namespace:
-        errors.extend(
-            invalid(f"{path}.namespace", meta.namespace, msg)
-            for msg in dns1123_label_errors(meta.namespace)
-        )
-    errors.extend(validate_nonnegative(meta.generation, f"{path}.generation"))
-    errors.extend(validate_labels(meta.labels, f"{path}.labels"))
-    errors.extend(validate_annotations(meta.annotations, f"{path}.annotations"))
+    elif messages := name_errors(name):
+        errors.extend(invalid(f"{path}.name", name, msg) for msg in messages)
+    namespace = meta.namespace
+    if namespace and (messages := dns1123_label_errors(namespace)):
+        errors.extend(invalid(f"{path}.namespace", namespace, msg) for msg in messages)
+    if meta.generation < 0:
+        errors.append(invalid(f"{path}.generation", meta.generation, NEGATIVE_MSG))
+    if meta.labels and not _labels_fast_valid(meta.labels):
+        errors.extend(validate_labels(meta.labels, f"{path}.labels"))
+    if meta.annotations:
+        errors.extend(validate_annotations(meta.annotations, f"{path}.annotations"))
     return errors
 
 
