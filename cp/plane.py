@@ -40,6 +40,7 @@ from controllers.gc import GarbageCollector
 from cp.api.codec import load_manifests
 from cp.api.core import Node, NodeCondition, NodeSpec, NodeStatus
 from cp.api.errors import BadRequest, NotFound
+from cp.api.kinds import KINDS
 from cp.api.meta import ApiStruct, ObjectMeta
 from cp.api.patch_strategic import three_way_merge
 from cp.apiserver import ApiServer
@@ -252,8 +253,15 @@ class ControlPlane:
             # -- controllers ------------------------------------------------------------------
             # The composition root registers the shipped controllers here, each built on the
             # plane's client, informers, clock, activity and ids.
+            # The collector watches every kind the server serves, as upstream's does: the
+            # server adds the `orphan`/`foregroundDeletion` finalizers for any kind.
             collector = GarbageCollector(
-                plane.client, plane.informers, clock=the_clock, activity=activity, ids=ids
+                plane.client,
+                plane.informers,
+                tuple(info.kind for info in KINDS),
+                clock=the_clock,
+                activity=activity,
+                ids=ids,
             )
             plane._manager.add(collector.controller)
             async with plane._informers, plane._manager:

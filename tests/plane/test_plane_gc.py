@@ -65,3 +65,36 @@ async def test_deleting_a_deployment_collects_its_replica_set(propagation: str) 
             if e.key.startswith("/registry/replicasets/") and e.type == "DELETE"
         }
         assert actors == {"controller/garbage-collector"}
+
+
+CONFIG_MAP_OWNED_POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  namespace: default
+  ownerReferences: [{{apiVersion: v1, kind: ConfigMap, name: owner, uid: "{uid}"}}]
+spec: {{containers: [{{name: c, image: nginx}}]}}
+"""
+
+
+async def test_the_collector_covers_every_kind_the_server_serves() -> None:
+    """An owner of any kind (here a ConfigMap) has its dependents collected, and an Orphan
+    delete of such a kind completes (the server adds the finalizer for every kind)."""
+    async with ControlPlane.open(nodes=0) as plane:
+        (owner,) = await plane.apply(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owner, namespace: default}\n"
+        )
+        await plane.apply(CONFIG_MAP_OWNED_POD.format(uid=owner.metadata.uid))
+        await plane.settle()
+        await plane.client.delete("ConfigMap", "owner", namespace="default")
+        assert (await plane.settle()).converged
+        assert (await plane.client.list("Pod", namespace="default")).items == ()
+
+        await plane.apply(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: o2, namespace: default}\n"
+        )
+        await plane.client.delete("ConfigMap", "o2", namespace="default", propagation="Orphan")
+        await plane.settle()
+        with pytest.raises(NotFound):
+            await plane.client.get("ConfigMap", "o2", namespace="default")
