@@ -39,9 +39,15 @@ import msgspec
 from msgspec.structs import replace
 
 import store
-from cp.api.apps import DaemonSet, Deployment, ReplicaSet, StatefulSet
+from cp.api.admission import (
+    FOREGROUND_FINALIZER,
+    ORPHAN_FINALIZER,
+    PROPAGATION_POLICIES,
+    admit,
+    gc_finalizers,
+    mark_deleting,
+)
 from cp.api.codec import CODEC, ManifestError
-from cp.api.core import PersistentVolumeClaim
 from cp.api.defaults import apply_defaults
 from cp.api.errors import (
     AlreadyExists,
@@ -59,8 +65,6 @@ from cp.api.fields import FieldSelector
 from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct, ObjectMeta
 from cp.api.selectors import Selector
-from cp.api.validation import validate
-from cp.api.validation_meta import forbidden, go_label_selector, invalid
 from cp.apiserver.keys import generate_name, key_of, prefix_of, rfc3339, store_errors
 from cp.apiserver.watch import ApiWatch, parse_resource_version
 
@@ -68,20 +72,6 @@ __all__ = ["FOREGROUND_FINALIZER", "ORPHAN_FINALIZER", "PROPAGATION_POLICIES", "
 
 _T = TypeVar("_T", bound=ApiStruct)
 
-#: Propagation policies accepted by `delete` (DeleteOptions.propagationPolicy).
-PROPAGATION_POLICIES: Final = ("Foreground", "Background", "Orphan")
-#: metav1.FinalizerOrphanDependents: the garbage collector orphans the dependents first.
-ORPHAN_FINALIZER: Final = "orphan"
-#: metav1.FinalizerDeleteDependents: the garbage collector deletes the dependents first.
-FOREGROUND_FINALIZER: Final = "foregroundDeletion"
-_STATEFUL_SET_FORBIDDEN: Final = (
-    "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
-    "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
-)
-_PVC_FORBIDDEN: Final = (
-    "spec is immutable after creation except resources.requests and volumeAttributesClassName "
-    "for bound claims"
-)
 #: Attempts at a generated name before the AlreadyExists is returned.
 _GENERATE_ATTEMPTS: Final = 8
 #: Attempts of an unconditional update or delete that keeps losing compare-and-swap races.
@@ -205,7 +195,7 @@ class ApiServer:
         attempts = 1 if meta.name else _GENERATE_ATTEMPTS
         for attempt in range(attempts):
             name = meta.name or generate_name(meta.generate_name, f"{meta.uid}/{attempt}")
-            new = _admit(info, replace(obj, metadata=replace(meta, name=name)))
+            new = admit(info, replace(obj, metadata=replace(meta, name=name)))
             key = key_of(info, meta.namespace, name)
             try:
                 with store_errors(info, name):
@@ -300,7 +290,7 @@ class ApiServer:
             if status:
                 merged = _merge_status(obj, current)
             else:
-                merged = _admit(info, _merge_spec(info, apply_defaults(obj), current), current)
+                merged = admit(info, _merge_spec(info, apply_defaults(obj), current), current)
             try:
                 return await self._put(info, key, merged, current, revision, actor, cause)
             except Conflict:
@@ -387,7 +377,7 @@ class ApiServer:
     ) -> ApiStruct:
         meta = _meta(current)
         now = self._clock_now()
-        finalizers = _gc_finalizers(meta.finalizers, propagation)
+        finalizers = gc_finalizers(meta.finalizers, propagation)
         with store_errors(info, meta.name):
             if not meta.finalizers and not finalizers:
                 deleted = await self._log.delete(
@@ -395,7 +385,7 @@ class ApiServer:
                 )
                 return _with_rv(current, deleted)
             if finalizers:
-                marked = replace(current, metadata=_marked(meta, finalizers, rfc3339(now)))
+                marked = replace(current, metadata=mark_deleting(meta, finalizers, rfc3339(now)))
             else:  # only the GC's finalizers, dropped: written without them, then deleted
                 stripped = replace(meta, resource_version="", finalizers=())
                 marked = replace(current, metadata=stripped)
@@ -412,33 +402,6 @@ class ApiServer:
                 key, expected=written, actor=actor, cause=cause, time=now
             )
         return _with_rv(marked, deleted)
-
-
-def _gc_finalizers(finalizers: tuple[str, ...], propagation: str) -> tuple[str, ...]:
-    """deletionFinalizersForGarbageCollection with an explicit policy: the object's finalizers
-    without the GC's two, then the policy's one (the same set: unchanged, order kept)."""
-    kept = [f for f in finalizers if f not in (ORPHAN_FINALIZER, FOREGROUND_FINALIZER)]
-    if propagation == "Orphan":
-        kept.append(ORPHAN_FINALIZER)
-    elif propagation == "Foreground":
-        kept.append(FOREGROUND_FINALIZER)
-    return finalizers if set(kept) == set(finalizers) else tuple(kept)
-
-
-def _marked(meta: ObjectMeta, finalizers: tuple[str, ...], now: str) -> ObjectMeta:
-    """markAsDeleting: generation + 1 the first time, deletionTimestamp now unless already set
-    earlier, deletionGracePeriodSeconds 0."""
-    first = meta.deletion_timestamp is None
-    return replace(
-        meta,
-        resource_version="",
-        finalizers=finalizers,
-        deletion_timestamp=(
-            now if first or now < str(meta.deletion_timestamp) else meta.deletion_timestamp
-        ),
-        deletion_grace_period_seconds=0,
-        generation=meta.generation + 1 if first and meta.generation > 0 else meta.generation,
-    )
 
 
 def _precondition(value: int | str) -> int:
@@ -463,84 +426,6 @@ def _parse_precondition(info: KindInfo, meta: ObjectMeta) -> int | None:
         )
         raise _invalid(info, meta.name, error)
     return int(text)
-
-
-def _admit(info: KindInfo, obj: _T, old: ApiStruct | None = None) -> _T:
-    """Admission: defaults, then create validation and (with `old`) the update rules; any field
-    error is an Invalid naming them all."""
-    admitted = apply_defaults(obj)
-    errors = [] if old is None else _meta_update_errors(_meta(admitted), _meta(old))
-    errors += validate(admitted)
-    if old is not None:
-        errors += _update_errors(admitted, old)
-    if errors:
-        raise Invalid.of(info.kind, info.group, _meta(admitted).name, errors)
-    return admitted
-
-
-def _go_string_slice(values: builtins.list[str]) -> str:
-    return "[]string{" + ", ".join(msgspec.json.encode(v).decode() for v in values) + "}"
-
-
-def _meta_update_errors(new: ObjectMeta, old: ObjectMeta) -> builtins.list[FieldError]:
-    """ValidateObjectMetaUpdate's finalizer rule (the server owns the other immutable fields)."""
-    if old.deletion_timestamp is None:
-        return []
-    extra = sorted(set(new.finalizers) - set(old.finalizers))
-    if not extra:
-        return []
-    detail = (
-        "no new finalizers can be added if the object is being deleted, "
-        f"found new finalizers {_go_string_slice(extra)}"
-    )
-    return [forbidden("metadata.finalizers", detail)]
-
-
-def _update_errors(new: ApiStruct, old: ApiStruct) -> builtins.list[FieldError]:
-    """The kinds' update rules: immutable selectors (apps/v1 strategies), the StatefulSet spec
-    fields that may change (ValidateStatefulSetUpdate), the PVC spec
-    (ValidatePersistentVolumeClaimUpdate)."""
-    if isinstance(new, Deployment | ReplicaSet | DaemonSet) and isinstance(old, type(new)):
-        if new.spec.selector != old.spec.selector:
-            selector = go_label_selector(new.spec.selector)
-            return [invalid("spec.selector", selector, "field is immutable")]
-        return []
-    if isinstance(new, StatefulSet) and isinstance(old, StatefulSet):
-        allowed = replace(
-            new.spec,
-            replicas=old.spec.replicas,
-            ordinals=old.spec.ordinals,
-            template=old.spec.template,
-            update_strategy=old.spec.update_strategy,
-            persistent_volume_claim_retention_policy=(
-                old.spec.persistent_volume_claim_retention_policy
-            ),
-            min_ready_seconds=old.spec.min_ready_seconds,
-        )
-        return [] if allowed == old.spec else [forbidden("spec", _STATEFUL_SET_FORBIDDEN)]
-    if isinstance(new, PersistentVolumeClaim) and isinstance(old, PersistentVolumeClaim):
-        return _pvc_update_errors(new, old)
-    return []
-
-
-def _pvc_update_errors(
-    new: PersistentVolumeClaim, old: PersistentVolumeClaim
-) -> builtins.list[FieldError]:
-    """volumeName may be set once (binding); requests.storage may change on a bound claim."""
-    old_spec = old.spec
-    if not old_spec.volume_name:
-        old_spec = replace(old_spec, volume_name=new.spec.volume_name)
-    new_spec = new.spec
-    bound = new.status is not None and new.status.phase == "Bound"
-    if bound and new_spec.resources is not None and new_spec.resources.requests:
-        requests = dict(new_spec.resources.requests)
-        previous = old.spec.resources.requests if old.spec.resources is not None else {}
-        if "storage" in previous:
-            requests["storage"] = previous["storage"]
-        else:
-            requests.pop("storage", None)
-        new_spec = replace(new_spec, resources=replace(new_spec.resources, requests=requests))
-    return [] if new_spec == old_spec else [forbidden("spec", _PVC_FORBIDDEN)]
 
 
 def _merge_spec(info: KindInfo, obj: _T, current: ApiStruct) -> _T:

@@ -5,11 +5,9 @@ writes. The fake keeps the apiserver's observable rules so controllers meet the 
 
 - resourceVersions come from one counter (preloading takes them too); a non-empty
   metadata.resourceVersion on update makes it a compare-and-swap (Conflict when stale);
-- admission on create, update and patch as the server's `_admit`: `cp.api.apply_defaults`, then
-  `cp.api.validate` and, on update, the same update rules (no finalizer may be added to an object
-  being deleted; immutable selectors of Deployment, ReplicaSet and DaemonSet; the StatefulSet
-  and PersistentVolumeClaim spec rules); any field error is `Invalid.of(kind, group, name,
-  errors)` and nothing is written (no revision, no event). The failed call is still recorded in
+- admission on create, update and patch through the server's own `cp.api.admission.admit`
+  (defaults, validation, and on update the kinds' update rules); a field error is an Invalid
+  and nothing is written (no revision, no event). The failed call is still recorded in
   `actions`, as client-go's fake records an action whose reactor returns an error. The object
   comes back (and is stored) defaulted. update_status is not validated (as the server);
 - create: the server's name rules (name or generateName, a generated name is
@@ -34,7 +32,6 @@ Listing as of a past revision (`at`) is NotSupported.
 
 from __future__ import annotations
 
-import builtins
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -47,8 +44,14 @@ import msgspec
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from msgspec.structs import replace
 
-from cp.api.apps import DaemonSet, Deployment, ReplicaSet, StatefulSet
-from cp.api.core import PersistentVolumeClaim
+from cp.api.admission import (
+    FOREGROUND_FINALIZER,
+    ORPHAN_FINALIZER,
+    PROPAGATION_POLICIES,
+    admit,
+    gc_finalizers,
+    mark_deleting,
+)
 from cp.api.defaults import apply_defaults
 from cp.api.errors import (
     AlreadyExists,
@@ -65,8 +68,6 @@ from cp.api.fields import FieldSelector
 from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct, ObjectMeta
 from cp.api.selectors import Selector
-from cp.api.validation import validate
-from cp.api.validation_meta import forbidden, go_label_selector, invalid
 from cp.client.causality import current_actor, current_cause
 from cp.client.protocol import (
     ListResult,
@@ -96,23 +97,9 @@ _T = TypeVar("_T", bound=ApiStruct)
 #: Verbs `FakeClient.writes()` leaves out.
 READ_VERBS = frozenset({"get", "list", "watch"})
 
-# The next three duplicate cp/apiserver/server.py (PROPAGATION_POLICIES, ORPHAN_FINALIZER,
-# FOREGROUND_FINALIZER): cp.client.fake may not import cp.apiserver (import-linter).
-#: Propagation policies accepted by `delete` (DeleteOptions.propagationPolicy).
-PROPAGATION_POLICIES: Final = ("Foreground", "Background", "Orphan")
-#: metav1.FinalizerOrphanDependents: the garbage collector orphans the dependents first.
-FINALIZER_ORPHAN: Final = "orphan"
-#: metav1.FinalizerDeleteDependents: the garbage collector deletes the dependents first.
-FINALIZER_FOREGROUND: Final = "foregroundDeletion"
-# Duplicated from cp/apiserver/server.py (the update rules' messages).
-_STATEFUL_SET_FORBIDDEN: Final = (
-    "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
-    "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
-)
-_PVC_FORBIDDEN: Final = (
-    "spec is immutable after creation except resources.requests and volumeAttributesClassName "
-    "for bound claims"
-)
+#: The server's names for the garbage collector's finalizers (cp.api.admission).
+FINALIZER_ORPHAN: Final = ORPHAN_FINALIZER
+FINALIZER_FOREGROUND: Final = FOREGROUND_FINALIZER
 
 _Key = tuple[str, str, str]  # (kind, namespace, name)
 _ENCODER = msgspec.json.Encoder()
@@ -160,107 +147,6 @@ def _required_name(info: KindInfo) -> Invalid:
         FieldErrorType.REQUIRED, "metadata.name", detail="name or generateName is required"
     )
     return Invalid.of(info.kind, info.group, "", [error])
-
-
-# -- admission and propagation: the rules of cp/apiserver/server.py, duplicated -------------------
-
-
-def _admit(info: KindInfo, obj: _T, old: ApiStruct | None = None) -> _T:
-    """As the server's `_admit`: defaults, then create validation and (with `old`) the update
-    rules; any field error is an Invalid naming them all."""
-    admitted = apply_defaults(obj)
-    errors = [] if old is None else _meta_update_errors(_meta(admitted), _meta(old))
-    errors += validate(admitted)
-    if old is not None:
-        errors += _update_errors(admitted, old)
-    if errors:
-        raise Invalid.of(info.kind, info.group, _meta(admitted).name, errors)
-    return admitted
-
-
-def _go_string_slice(values: builtins.list[str]) -> str:
-    return "[]string{" + ", ".join(msgspec.json.encode(v).decode() for v in values) + "}"
-
-
-def _meta_update_errors(new: ObjectMeta, old: ObjectMeta) -> builtins.list[FieldError]:
-    if old.deletion_timestamp is None:
-        return []
-    extra = sorted(set(new.finalizers) - set(old.finalizers))
-    if not extra:
-        return []
-    detail = (
-        "no new finalizers can be added if the object is being deleted, "
-        f"found new finalizers {_go_string_slice(extra)}"
-    )
-    return [forbidden("metadata.finalizers", detail)]
-
-
-def _update_errors(new: ApiStruct, old: ApiStruct) -> builtins.list[FieldError]:
-    if isinstance(new, Deployment | ReplicaSet | DaemonSet) and isinstance(old, type(new)):
-        if new.spec.selector != old.spec.selector:
-            selector = go_label_selector(new.spec.selector)
-            return [invalid("spec.selector", selector, "field is immutable")]
-        return []
-    if isinstance(new, StatefulSet) and isinstance(old, StatefulSet):
-        allowed = replace(
-            new.spec,
-            replicas=old.spec.replicas,
-            ordinals=old.spec.ordinals,
-            template=old.spec.template,
-            update_strategy=old.spec.update_strategy,
-            persistent_volume_claim_retention_policy=(
-                old.spec.persistent_volume_claim_retention_policy
-            ),
-            min_ready_seconds=old.spec.min_ready_seconds,
-        )
-        return [] if allowed == old.spec else [forbidden("spec", _STATEFUL_SET_FORBIDDEN)]
-    if isinstance(new, PersistentVolumeClaim) and isinstance(old, PersistentVolumeClaim):
-        return _pvc_update_errors(new, old)
-    return []
-
-
-def _pvc_update_errors(
-    new: PersistentVolumeClaim, old: PersistentVolumeClaim
-) -> builtins.list[FieldError]:
-    old_spec = old.spec
-    if not old_spec.volume_name:
-        old_spec = replace(old_spec, volume_name=new.spec.volume_name)
-    new_spec = new.spec
-    bound = new.status is not None and new.status.phase == "Bound"
-    if bound and new_spec.resources is not None and new_spec.resources.requests:
-        requests = dict(new_spec.resources.requests)
-        previous = old.spec.resources.requests if old.spec.resources is not None else {}
-        if "storage" in previous:
-            requests["storage"] = previous["storage"]
-        else:
-            requests.pop("storage", None)
-        new_spec = replace(new_spec, resources=replace(new_spec.resources, requests=requests))
-    return [] if new_spec == old_spec else [forbidden("spec", _PVC_FORBIDDEN)]
-
-
-def _gc_finalizers(finalizers: tuple[str, ...], propagation: str) -> tuple[str, ...]:
-    """deletionFinalizersForGarbageCollection with an explicit policy (as the server)."""
-    kept = [f for f in finalizers if f not in (FINALIZER_ORPHAN, FINALIZER_FOREGROUND)]
-    if propagation == "Orphan":
-        kept.append(FINALIZER_ORPHAN)
-    elif propagation == "Foreground":
-        kept.append(FINALIZER_FOREGROUND)
-    return finalizers if set(kept) == set(finalizers) else tuple(kept)
-
-
-def _marked(meta: ObjectMeta, finalizers: tuple[str, ...], now: str) -> ObjectMeta:
-    """markAsDeleting (as the server): generation + 1 the first time, deletionTimestamp now
-    unless already set earlier, deletionGracePeriodSeconds 0."""
-    first = meta.deletion_timestamp is None
-    return replace(
-        meta,
-        finalizers=finalizers,
-        deletion_timestamp=(
-            now if first or now < str(meta.deletion_timestamp) else meta.deletion_timestamp
-        ),
-        deletion_grace_period_seconds=0,
-        generation=meta.generation + 1 if first and meta.generation > 0 else meta.generation,
-    )
 
 
 class FakeWatch:
@@ -480,7 +366,7 @@ class FakeClient:
                 deletion_grace_period_seconds=None,
             ),
         )
-        new = _admit(info, new)  # as the server: Invalid before AlreadyExists
+        new = admit(info, new)  # as the server: Invalid before AlreadyExists
         if (info.kind, ns, name) in self._objects:
             raise AlreadyExists.of(info.plural, info.group, name)
         stored = self._next(new)
@@ -536,7 +422,7 @@ class FakeClient:
             }
             if "status" in fields:
                 changes["status"] = getattr(current, "status", None)
-            merged = _admit(info, replace(obj, **changes), current)
+            merged = admit(info, replace(obj, **changes), current)
         key = (info.kind, ns, meta.name)
         if old.deletion_timestamp is not None and not _meta(merged).finalizers:
             del self._objects[key]
@@ -588,7 +474,7 @@ class FakeClient:
         current = self._current(info, ns, name)
         meta = _meta(current)
         key = (info.kind, ns, name)
-        finalizers = _gc_finalizers(meta.finalizers, propagation)
+        finalizers = gc_finalizers(meta.finalizers, propagation)
         if not meta.finalizers and not finalizers:
             del self._objects[key]
             gone = self._next(current)
@@ -596,7 +482,7 @@ class FakeClient:
             return gone
         if finalizers:
             marked: ApiStruct = replace(
-                current, metadata=_marked(meta, finalizers, _rfc3339(self._clock_now()))
+                current, metadata=mark_deleting(meta, finalizers, _rfc3339(self._clock_now()))
             )
         else:  # only the GC's finalizers, dropped: written without them, then deleted
             marked = replace(current, metadata=replace(meta, finalizers=()))
