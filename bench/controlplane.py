@@ -39,8 +39,9 @@ from pathlib import Path
 from time import perf_counter
 
 import store
-from bench._machine import OtherWork, code_version, cpu_busy, load_average, machine_info
-from bench._report import Result, Target, number, table, write_json
+from bench._harness import progress, run_reported
+from bench._machine import code_version
+from bench._report import Result, Target, number
 from bench._workload import percentile, summarize
 from cp.api.codec import load_manifests
 from cp.api.core import ConfigMap, Node
@@ -57,7 +58,6 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 WRITERS = 64
 WORKERS = 5
 NAMESPACE = "bench"
-BUSY = 0.10  # share of the CPUs busy with other work before the run above which it warns
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,6 @@ class Context:
     ) -> None:
         value = summarize(values, stat="median")
         self.add(Result(name, value, unit, target, self.stat(), tuple(values)))
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _fresh() -> None:
@@ -493,10 +489,6 @@ async def _run(names: Sequence[str], ctx: Context) -> None:
         progress(f"[{name}] {perf_counter() - t0:.1f} s")
 
 
-def _share(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:.0%}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = SHORT if args.short else FULL
@@ -508,38 +500,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path | None = args.out
     if out is None and not args.only:
         out = RESULTS_DIR / ("controlplane-short.json" if args.short else "controlplane.json")
-    load, busy = load_average(), cpu_busy()
-    if busy is not None and busy > BUSY:
-        progress(f"warning: other work keeps {busy:.0%} of the CPUs busy: figures will be low")
-    other = OtherWork()
-    t0 = perf_counter()
-    ctx = Context(sizes)
-    asyncio.run(_run(names, ctx))
-    end_load, other_share = load_average(), other.share()
-    print(table(ctx.results))
-    missed = [r.name for r in ctx.results if r.passed is False]
-    print(
-        f"\n{len(ctx.results)} figures, {len(missed)} targets missed, "
-        f"{perf_counter() - t0:.0f} s; CPUs busy with other work: {_share(busy)} before the "
-        f"run, {_share(other_share)} during it"
-    )
-    if out is not None:
-        machine = {
-            **machine_info(),
-            "other_work": {"before": busy, "during": other_share},
-            "load_average_1m": {"start": load, "end": end_load},
-        }
-        cp_dir = Path(sys.modules["cp"].__file__ or "cp").resolve().parent
-        header = {
-            "machine": machine,
-            "store": code_version(Path(store.__file__).resolve().parent),
-            "cp": code_version(cp_dir),
-            "mode": "short" if args.short else "full",
-            "sizes": dict(vars(sizes)),
-        }
-        write_json(out, header, ctx.results)
-        print(f"results written to {out}")
-    return 0
+    cp_dir = Path(sys.modules["cp"].__file__ or "cp").resolve().parent
+    header = {
+        "store": code_version(Path(store.__file__).resolve().parent),
+        "cp": code_version(cp_dir),
+        "mode": "short" if args.short else "full",
+        "sizes": dict(vars(sizes)),
+    }
+
+    def run() -> list[Result]:
+        ctx = Context(sizes)
+        asyncio.run(_run(names, ctx))
+        return ctx.results
+
+    return run_reported(run, out, header)
 
 
 if __name__ == "__main__":

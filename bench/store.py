@@ -41,9 +41,10 @@ from time import perf_counter
 
 import store
 from bench._fanout import PACE_BATCH, PACE_INTERVAL, FanoutRun, fanout_once
-from bench._machine import OtherWork, code_version, cpu_busy, load_average, machine_info
+from bench._harness import progress, run_reported
+from bench._machine import code_version
 from bench._raw import raw_append_rate
-from bench._report import Result, Target, number, table, write_json
+from bench._report import Result, Target, number
 from bench._workload import (
     PREFIX,
     KeySet,
@@ -60,7 +61,6 @@ __all__ = ["main"]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BACKENDS = ("memory", "sqlite")
 WRITERS = 64
-BUSY = 0.10  # share of the CPUs busy with other work before the run above which it warns
 
 
 # -- sizes and results ---------------------------------------------------------------------
@@ -136,10 +136,6 @@ class Context:
         verdict = {None: "", True: "  PASS", False: "  MISS"}[result.passed]
         target = f"  (target {result.target})" if result.target else ""
         progress(f"  = {result.name}: {number(result.value)} {result.unit}{target}{verdict}")
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @contextlib.asynccontextmanager
@@ -395,10 +391,6 @@ async def _run(names: Sequence[str], ctx: Context) -> None:
         progress(f"[{name}] {perf_counter() - t0:.1f} s")
 
 
-def _share(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:.0%}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = SHORT if args.short else FULL
@@ -410,37 +402,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path | None = args.out
     if out is None and not args.only:
         out = RESULTS_DIR / ("store-short.json" if args.short else "store.json")
-    load, busy = load_average(), cpu_busy()
-    if busy is not None and busy > BUSY:
-        progress(f"warning: other work keeps {busy:.0%} of the CPUs busy: figures will be low")
-    other = OtherWork()
-    t0 = perf_counter()
-    with tempfile.TemporaryDirectory(prefix="cpemu-bench-", dir=args.dir) as workdir:
-        ctx = Context(sizes, Path(workdir))
-        asyncio.run(_run(names, ctx))
-    end_load, other_share = load_average(), other.share()
-    print(table(ctx.results))
-    missed = [r.name for r in ctx.results if r.passed is False]
-    print(
-        f"\n{len(ctx.results)} figures, {len(missed)} targets missed, "
-        f"{perf_counter() - t0:.0f} s; CPUs busy with other work: {_share(busy)} before the "
-        f"run, {_share(other_share)} during it"
-    )
-    if out is not None:
-        machine = {
-            **machine_info(),
-            "other_work": {"before": busy, "during": other_share},
-            "load_average_1m": {"start": load, "end": end_load},
-        }
-        header = {
-            "machine": machine,
-            "store": code_version(Path(store.__file__).resolve().parent),
-            "mode": "short" if args.short else "full",
-            "sizes": dict(vars(sizes)),
-        }
-        write_json(out, header, ctx.results)
-        print(f"results written to {out}")
-    return 0
+    header = {
+        "store": code_version(Path(store.__file__).resolve().parent),
+        "mode": "short" if args.short else "full",
+        "sizes": dict(vars(sizes)),
+    }
+
+    def run() -> list[Result]:
+        with tempfile.TemporaryDirectory(prefix="cpemu-bench-", dir=args.dir) as workdir:
+            ctx = Context(sizes, Path(workdir))
+            asyncio.run(_run(names, ctx))
+        return ctx.results
+
+    return run_reported(run, out, header)
 
 
 if __name__ == "__main__":
