@@ -290,7 +290,9 @@ class GarbageCollector:
 
     async def _delete(self, kind: str, meta: ObjectMeta, propagation: str) -> None:
         try:
-            await self._client.delete(kind, meta.name, meta.namespace, propagation=propagation)
+            await self._client.delete(
+                kind, meta.name, meta.namespace, propagation=propagation, uid=meta.uid
+            )
         except NotFound:
             return
 

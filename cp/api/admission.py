@@ -5,12 +5,21 @@
 - `gc_finalizers` / `mark_deleting`: what a delete with a propagation policy does to an object's
   finalizers and metadata (`deletionFinalizersForGarbageCollection`, `markAsDeleting` in
   staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go).
+- `plan_delete`: the whole of one delete (`Store.Delete` with `rest.BeforeDelete` of
+  staging/src/k8s.io/apiserver/pkg/registry/rest/delete.go and the Pod strategy's
+  `CheckGracefulDelete`, pkg/registry/core/pod/strategy.go) as a `DeletePlan`: the object to
+  write first, if any, and whether it is then removed. Pods are the one kind deleted gracefully:
+  a pod bound to a node gets `deletionTimestamp` = now + grace period and
+  `deletionGracePeriodSeconds` and stays until a delete with grace period 0 (the kubelet's, once
+  its containers stopped); an unscheduled or finished pod goes at once (written with grace 0,
+  then removed, as upstream).
 
 Pure functions of `cp.api` objects: no I/O.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final, TypeVar
 
 import msgspec
@@ -18,10 +27,12 @@ from msgspec.structs import replace
 
 from cp.api.apps import DaemonSet, Deployment, ReplicaSet, StatefulSet
 from cp.api.core import PersistentVolumeClaim
+from cp.api.core_pod import Pod
 from cp.api.defaults import apply_defaults
-from cp.api.errors import BadRequest, FieldError, Invalid
+from cp.api.errors import BadRequest, Conflict, FieldError, Invalid
 from cp.api.kinds import KindInfo
 from cp.api.meta import ApiStruct, ObjectMeta
+from cp.api.times import parse_rfc3339, rfc3339
 from cp.api.validation import validate
 from cp.api.validation_meta import forbidden, go_label_selector, invalid
 
@@ -29,9 +40,13 @@ __all__ = [
     "FOREGROUND_FINALIZER",
     "ORPHAN_FINALIZER",
     "PROPAGATION_POLICIES",
+    "DeletePlan",
     "admit",
+    "check_delete_options",
+    "deletes_on_update",
     "gc_finalizers",
     "mark_deleting",
+    "plan_delete",
 ]
 
 _T = TypeVar("_T", bound=ApiStruct)
@@ -84,6 +99,112 @@ def mark_deleting(meta: ObjectMeta, finalizers: tuple[str, ...], now: str) -> Ob
         ),
         deletion_grace_period_seconds=0,
         generation=meta.generation + 1 if first and meta.generation > 0 else meta.generation,
+    )
+
+
+#: A pod's grace period when its spec sets none (`DefaultTerminationGracePeriodSeconds`).
+DEFAULT_POD_GRACE_SECONDS: Final = 30
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePlan:
+    """One delete: write `marked` first (None: nothing to write), then remove the object when
+    `remove`. `DeletePlan(None, False)` is a graceful deletion already pending: nothing changes."""
+
+    marked: ApiStruct | None
+    remove: bool
+
+
+def check_delete_options(
+    info: KindInfo, current: ApiStruct, propagation: str, uid: str | None
+) -> None:
+    """The DeleteOptions checks made before anything is written: the propagation policy
+    (BadRequest) and the uid precondition (Conflict, worded as `rest.BeforeDelete`)."""
+    if propagation not in PROPAGATION_POLICIES:
+        supported = ", ".join(f'"{p}"' for p in PROPAGATION_POLICIES)
+        raise BadRequest(
+            f'propagationPolicy: Unsupported value: "{propagation}": supported values: {supported}'
+        )
+    meta = _meta(current)
+    if uid is not None and uid != meta.uid:
+        why = (
+            f"the UID in the precondition ({uid}) does not match the UID in record "
+            f"({meta.uid}). The object might have been deleted and then recreated"
+        )
+        raise Conflict.of(info.kind, info.group, meta.name, why)
+
+
+def deletes_on_update(old: ObjectMeta, new: ObjectMeta) -> bool:
+    """`Store.shouldDeleteDuringUpdate`: an update of an object being deleted that leaves it no
+    finalizers removes it, unless a grace period is still running (a terminating pod)."""
+    return (
+        old.deletion_timestamp is not None
+        and not new.finalizers
+        and not old.deletion_grace_period_seconds
+    )
+
+
+def _pod_grace_period(pod: Pod, requested: int | None) -> int:
+    """The Pod strategy's CheckGracefulDelete: the requested period, else the spec's (default
+    30 s); 0 for a pod on no node or one that has finished; negative means 1."""
+    if requested is not None:
+        period = requested
+    elif pod.spec.termination_grace_period_seconds is not None:
+        period = pod.spec.termination_grace_period_seconds
+    else:
+        period = DEFAULT_POD_GRACE_SECONDS
+    if not pod.spec.node_name:
+        period = 0
+    if pod.status is not None and pod.status.phase in ("Failed", "Succeeded"):
+        period = 0
+    return 1 if period < 0 else period
+
+
+def plan_delete(
+    current: ApiStruct, *, propagation: str, grace_period_seconds: int | None, now: float
+) -> DeletePlan:
+    """What deleting `current` at clock time `now` writes (see the module doc); the options were
+    checked by `check_delete_options`."""
+    meta = _meta(current)
+    requested = grace_period_seconds
+    if requested is not None and requested < 0:
+        requested = 1
+    finalizers = gc_finalizers(meta.finalizers, propagation)
+    graceful: tuple[float, int] | None = None  # (deletion time, grace period)
+    if isinstance(current, Pod):
+        pending_grace = meta.deletion_grace_period_seconds
+        if meta.deletion_timestamp is None:
+            period = _pod_grace_period(current, requested)
+            graceful = (now + period, period)
+        elif pending_grace:  # being deleted gracefully: the period may only be shortened
+            if requested is None or requested >= pending_grace:
+                return DeletePlan(None, False)
+            when = parse_rfc3339(meta.deletion_timestamp) - pending_grace + requested
+            period = requested
+            if when < now:
+                when, period = now, (0 if requested == 0 else 1)
+            graceful = (when, period)
+    if graceful is not None:
+        when, period = graceful
+        first = meta.deletion_timestamp is None
+        marked_meta = replace(
+            meta,
+            resource_version="",
+            finalizers=finalizers,
+            deletion_timestamp=rfc3339(when),
+            deletion_grace_period_seconds=period,
+            generation=meta.generation + 1 if first and meta.generation > 0 else meta.generation,
+        )
+        return DeletePlan(replace(current, metadata=marked_meta), not finalizers and period == 0)
+    if not meta.finalizers and not finalizers:
+        return DeletePlan(None, True)
+    if finalizers:
+        return DeletePlan(
+            replace(current, metadata=mark_deleting(meta, finalizers, rfc3339(now))), False
+        )
+    # Only the garbage collector's finalizers, dropped by the policy: written without, removed.
+    return DeletePlan(
+        replace(current, metadata=replace(meta, resource_version="", finalizers=())), True
     )
 
 

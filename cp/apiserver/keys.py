@@ -7,14 +7,13 @@ namespaced kinds and `/registry/<plural>/<name>` for cluster-scoped ones.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import store
 from cp.api.errors import AlreadyExists, ApiError, BadRequest, Conflict, Expired, NotFound
 from cp.api.kinds import KindInfo
+from cp.api.times import rfc3339
 
 __all__ = [
     "GENERATED_SUFFIX_LENGTH",
@@ -31,8 +30,6 @@ GENERATED_SUFFIX_LENGTH = 5
 MAX_GENERATED_NAME_LENGTH = 63 - GENERATED_SUFFIX_LENGTH
 #: `utilrand.String`'s alphabet: no vowels (no words), no confusable 0/1/3.
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-#: 10000-01-01T00:00:00Z: `rfc3339` takes the `time.gmtime` path for [1970, 10000).
-_YEAR_10000 = 253402300800
 
 
 def key_of(info: KindInfo, namespace: str, name: str) -> str:
@@ -54,15 +51,6 @@ def generate_name(base: str, seed: str) -> str:
     rng = random.Random(seed)
     suffix = "".join(rng.choice(_ALPHABET) for _ in range(GENERATED_SUFFIX_LENGTH))
     return base[:MAX_GENERATED_NAME_LENGTH] + suffix
-
-
-def rfc3339(seconds: float) -> str:
-    """`2023-11-14T22:13:20Z` for seconds since the Unix epoch (whole seconds, as metav1.Time)."""
-    whole = int(seconds)
-    if not 0 <= whole < _YEAR_10000:
-        return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    # What `datetime.strftime` does underneath, without building the datetime.
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(whole))
 
 
 @contextmanager

@@ -44,8 +44,9 @@ from cp.api.admission import (
     ORPHAN_FINALIZER,
     PROPAGATION_POLICIES,
     admit,
-    gc_finalizers,
-    mark_deleting,
+    check_delete_options,
+    deletes_on_update,
+    plan_delete,
 )
 from cp.api.codec import CODEC, ManifestError
 from cp.api.defaults import apply_defaults
@@ -311,7 +312,7 @@ class ApiServer:
         meta = _meta(new)
         now = self._clock_now()
         with store_errors(info, meta.name):
-            if _meta(current).deletion_timestamp is not None and not meta.finalizers:
+            if deletes_on_update(_meta(current), meta):
                 deleted = await self._log.delete(
                     key, expected=revision, actor=actor, cause=cause, time=now
                 )
@@ -335,21 +336,18 @@ class ApiServer:
         actor: str = "user",
         cause: int = 0,
         precondition_rv: int | str | None = None,
+        precondition_uid: str | None = None,
         propagation: str = "Background",
+        grace_period_seconds: int | None = None,
     ) -> ApiStruct:
-        """Delete the object, or mark it (deletionTimestamp) while it has finalizers; see the
-        module doc for `propagation`."""
-        if propagation not in PROPAGATION_POLICIES:
-            supported = ", ".join(f'"{p}"' for p in PROPAGATION_POLICIES)
-            raise BadRequest(
-                f'propagationPolicy: Unsupported value: "{propagation}": supported values: '
-                f"{supported}"
-            )
+        """Delete the object, or mark it (deletionTimestamp) while it has finalizers or a grace
+        period (pods); see `cp.api.admission.plan_delete` and the module doc."""
         info = self._info(kind)
         key = key_of(info, self._namespace(info, namespace), name)
         expected = None if precondition_rv is None else _precondition(precondition_rv)
         for _ in range(_RETRIES):
             current, revision = await self._current(info, key, name)
+            check_delete_options(info, current, propagation, precondition_uid)
             if expected is not None and expected != revision:
                 why = (
                     f"the ResourceVersion in the precondition ({expected}) does not match the "
@@ -358,7 +356,7 @@ class ApiServer:
                 raise Conflict.of(info.plural, info.group, name, why)
             try:
                 return await self._delete_once(
-                    info, key, current, revision, propagation, actor, cause
+                    info, key, current, revision, propagation, grace_period_seconds, actor, cause
                 )
             except Conflict:
                 if expected is not None:
@@ -372,36 +370,29 @@ class ApiServer:
         current: ApiStruct,
         revision: int,
         propagation: str,
+        grace_period_seconds: int | None,
         actor: str,
         cause: int,
     ) -> ApiStruct:
-        meta = _meta(current)
         now = self._clock_now()
-        finalizers = gc_finalizers(meta.finalizers, propagation)
-        with store_errors(info, meta.name):
-            if not meta.finalizers and not finalizers:
-                deleted = await self._log.delete(
-                    key, expected=revision, actor=actor, cause=cause, time=now
-                )
-                return _with_rv(current, deleted)
-            if finalizers:
-                marked = replace(current, metadata=mark_deleting(meta, finalizers, rfc3339(now)))
-            else:  # only the GC's finalizers, dropped: written without them, then deleted
-                stripped = replace(meta, resource_version="", finalizers=())
-                marked = replace(current, metadata=stripped)
-            data = CODEC.encode(marked)
-            written = revision
-            if data != CODEC.encode(_with_rv(current, "")):
-                written = await self._log.update(
-                    key, data, expected=revision, actor=actor, cause=cause, time=now
-                )
-            if finalizers:
-                return _with_rv(marked, written)
-            # The policy removed the last (garbage collector) finalizer: delete at once.
+        plan = plan_delete(
+            current, propagation=propagation, grace_period_seconds=grace_period_seconds, now=now
+        )
+        obj, written = current, revision
+        with store_errors(info, _meta(current).name):
+            if plan.marked is not None:
+                data = CODEC.encode(plan.marked)
+                obj = plan.marked
+                if data != CODEC.encode(_with_rv(current, "")):
+                    written = await self._log.update(
+                        key, data, expected=revision, actor=actor, cause=cause, time=now
+                    )
+            if not plan.remove:
+                return _with_rv(obj, written)
             deleted = await self._log.delete(
                 key, expected=written, actor=actor, cause=cause, time=now
             )
-        return _with_rv(marked, deleted)
+        return _with_rv(obj, deleted)
 
 
 def _precondition(value: int | str) -> int:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar
 
@@ -49,8 +48,9 @@ from cp.api.admission import (
     ORPHAN_FINALIZER,
     PROPAGATION_POLICIES,
     admit,
-    gc_finalizers,
-    mark_deleting,
+    check_delete_options,
+    deletes_on_update,
+    plan_delete,
 )
 from cp.api.defaults import apply_defaults
 from cp.api.errors import (
@@ -68,6 +68,7 @@ from cp.api.fields import FieldSelector
 from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct, ObjectMeta
 from cp.api.selectors import Selector
+from cp.api.times import rfc3339
 from cp.client.causality import current_actor, current_cause
 from cp.client.protocol import (
     ListResult,
@@ -136,10 +137,6 @@ def _meta(obj: ApiStruct) -> ObjectMeta:
 
 def _with_rv(obj: _T, revision: int) -> _T:
     return replace(obj, metadata=replace(_meta(obj), resource_version=str(revision)))
-
-
-def _rfc3339(seconds: float) -> str:
-    return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _required_name(info: KindInfo) -> Invalid:
@@ -360,7 +357,7 @@ class FakeClient:
                 name=name,
                 namespace=ns,
                 uid=meta.uid or f"fake-uid-{self._uids}",
-                creation_timestamp=_rfc3339(self._clock_now()),
+                creation_timestamp=rfc3339(self._clock_now()),
                 generation=1,
                 deletion_timestamp=None,
                 deletion_grace_period_seconds=None,
@@ -424,7 +421,7 @@ class FakeClient:
                 changes["status"] = getattr(current, "status", None)
             merged = admit(info, replace(obj, **changes), current)
         key = (info.kind, ns, meta.name)
-        if old.deletion_timestamp is not None and not _meta(merged).finalizers:
+        if deletes_on_update(old, _meta(merged)):
             del self._objects[key]
             gone = self._next(merged)
             self._emit(info, ns, "DELETED", gone)
@@ -461,42 +458,41 @@ class FakeClient:
         name: str,
         namespace: str | None = None,
         propagation: str = "Background",
+        *,
+        grace_period_seconds: int | None = None,
+        uid: str | None = None,
+        resource_version: str | None = None,
     ) -> ApiStruct:
         info = self._info(kind)
         ns = self._namespace(info, namespace)
         self._record("delete", info, ns, name, None)
-        if propagation not in PROPAGATION_POLICIES:
-            supported = ", ".join(f'"{p}"' for p in PROPAGATION_POLICIES)
-            raise BadRequest(
-                f'propagationPolicy: Unsupported value: "{propagation}": supported values: '
-                f"{supported}"
-            )
         current = self._current(info, ns, name)
-        meta = _meta(current)
-        key = (info.kind, ns, name)
-        finalizers = gc_finalizers(meta.finalizers, propagation)
-        if not meta.finalizers and not finalizers:
-            del self._objects[key]
-            gone = self._next(current)
-            self._emit(info, ns, "DELETED", gone)
-            return gone
-        if finalizers:
-            marked: ApiStruct = replace(
-                current, metadata=mark_deleting(meta, finalizers, _rfc3339(self._clock_now()))
+        check_delete_options(info, current, propagation, uid)
+        if resource_version is not None and resource_version != _meta(current).resource_version:
+            why = (
+                f"the ResourceVersion in the precondition ({resource_version}) does not match "
+                f"the ResourceVersion in record ({_meta(current).resource_version}). The object "
+                "might have been modified"
             )
-        else:  # only the GC's finalizers, dropped: written without them, then deleted
-            marked = replace(current, metadata=replace(meta, finalizers=()))
-        if _ENCODER.encode(marked) != _ENCODER.encode(current):
-            marked = self._next(marked)
-            self._objects[key] = marked
-            self._emit(info, ns, "MODIFIED", marked)
-        else:
-            marked = current
-        if finalizers:
-            return marked
-        # The policy removed the last (garbage collector) finalizer: delete at once.
+            raise Conflict.of(info.plural, info.group, name, why)
+        plan = plan_delete(
+            current,
+            propagation=propagation,
+            grace_period_seconds=grace_period_seconds,
+            now=self._clock_now(),
+        )
+        key = (info.kind, ns, name)
+        obj = current
+        if plan.marked is not None:
+            unchanged = replace(current, metadata=replace(_meta(current), resource_version=""))
+            if _ENCODER.encode(plan.marked) != _ENCODER.encode(unchanged):
+                obj = self._next(plan.marked)
+                self._objects[key] = obj
+                self._emit(info, ns, "MODIFIED", obj)
+        if not plan.remove:
+            return obj
         del self._objects[key]
-        gone = self._next(marked)
+        gone = self._next(obj)
         self._emit(info, ns, "DELETED", gone)
         return gone
 

@@ -106,6 +106,10 @@ class InProcessClient:
         name: str,
         namespace: str | None = None,
         propagation: str = "Background",
+        *,
+        grace_period_seconds: int | None = None,
+        uid: str | None = None,
+        resource_version: str | None = None,
     ) -> ApiStruct:
         return await self._server.delete(
             kind,
@@ -113,7 +117,10 @@ class InProcessClient:
             namespace,
             actor=current_actor(),
             cause=current_cause(),
+            precondition_rv=resource_version,
+            precondition_uid=uid,
             propagation=propagation,
+            grace_period_seconds=grace_period_seconds,
         )
 
     def watch(

@@ -139,9 +139,15 @@ class Client(Protocol):
         name: str,
         namespace: str | None = None,
         propagation: str = "Background",
+        *,
+        grace_period_seconds: int | None = None,
+        uid: str | None = None,
+        resource_version: str | None = None,
     ) -> ApiStruct:
-        """Delete the object (or mark it with deletionTimestamp while it has finalizers);
-        returns its last state."""
+        """Delete the object (or mark it with deletionTimestamp while it has finalizers, or a
+        grace period: a pod bound to a node stays until deleted with `grace_period_seconds=0`);
+        returns its last state. `uid` / `resource_version` are preconditions (Conflict when the
+        stored object differs)."""
         ...
 
     def watch(
