@@ -10,6 +10,8 @@
 - `Client` (`cp.client.protocol`): contract 2's get/list/create/update/update_status/patch/
   delete/watch; `list` returns a `ListResult(items, resource_version)`.
 - `acting_as`, `ACTOR`, `CAUSE` (`cp.client.causality`): the actor and cause every write records.
+- `EventRecorder` (`cp.client.events`): core/v1 Events with client-go's spam filter,
+  aggregation and deduplication.
 - `FakeClient`, `Action` (`cp.client.fake`): in-memory client recording calls, for unit tests.
 - `InProcessClient` lives in `cp.client.inprocess` and is imported from there by the composition
   roots: it needs `cp.apiserver` (hence `store`), which nothing importing `cp.client` (controllers)
@@ -24,6 +26,7 @@ from cp.client.causality import (
     current_actor,
     current_cause,
 )
+from cp.client.events import EventRecorder
 from cp.client.fake import READ_VERBS, Action, FakeClient, FakeWatch, FakeWatchEvent
 from cp.client.protocol import (
     PATCH_TYPES,
@@ -45,6 +48,7 @@ __all__ = [
     "READ_VERBS",
     "Action",
     "Client",
+    "EventRecorder",
     "FakeClient",
     "FakeWatch",
     "FakeWatchEvent",
