@@ -38,7 +38,7 @@ from msgspec.structs import replace
 import store as _store
 from controllers.gc import GarbageCollector
 from cp.api.codec import load_manifests
-from cp.api.core import Node, NodeCondition, NodeSpec, NodeStatus
+from cp.api.core import Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus
 from cp.api.errors import BadRequest, NotFound
 from cp.api.kinds import KINDS
 from cp.api.meta import ApiStruct, ObjectMeta
@@ -414,13 +414,23 @@ class ControlPlane:
                 reason="KubeletReady",
                 message="kubelet is posting ready status",
             )
+            address = f"172.18.{(i + 1) // 256}.{(i + 1) % 256}"  # as kind's docker network
+            labels = {
+                "kubernetes.io/arch": "amd64",
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+            }
             node = Node(
-                metadata=ObjectMeta(name=name, labels={"kubernetes.io/hostname": name}),
+                metadata=ObjectMeta(name=name, labels=labels),
                 spec=NodeSpec(pod_cidr=cidr, pod_cidrs=(cidr,)),
                 status=NodeStatus(
                     capacity={"cpu": "4", "memory": "8Gi", "pods": "110"},
                     allocatable={"cpu": "4", "memory": "8Gi", "pods": "110"},
                     conditions=(ready,),
+                    addresses=(
+                        NodeAddress(type="InternalIP", address=address),
+                        NodeAddress(type="Hostname", address=name),
+                    ),
                 ),
             )
             with acting_as(f"kubelet/{name}"):
