@@ -11,7 +11,7 @@ datetime` all count) and fails on:
   non-zero constant or a computed delay is a real sleep.
 
 Scanned: the packages `cp`, `controllers`, `store`, and `tests/`. Exempt: the body of
-`RealClock` in `cp/runtime/clock.py` (the one place wall time is read), and the process-level
+`RealClock` in `cp/clock/clock.py` (the one place wall time is read), and the process-level
 crash test (`tests/store/test_crash.py`, `tests/store/crash_writer.py`), which is documented
 as needing real time. `bench/` is not scanned.
 """
@@ -45,7 +45,7 @@ FORBIDDEN: Final = frozenset(
 SLEEPS: Final = frozenset({"asyncio.sleep", "anyio.sleep"})
 
 #: (file relative to ROOT, enclosing class) where wall time is the point.
-EXEMPT_CLASSES: Final = frozenset({("cp/runtime/clock.py", "RealClock")})
+EXEMPT_CLASSES: Final = frozenset({("cp/clock/clock.py", "RealClock")})
 #: Files not scanned: the crash test kills a real writer process and needs real time.
 EXEMPT_FILES: Final = frozenset({"tests/store/test_crash.py", "tests/store/crash_writer.py"})
 
@@ -212,6 +212,6 @@ def test_scanner_flags_every_form() -> None:
 
 
 def test_scanner_exempts_real_clock_and_zero_sleeps() -> None:
-    assert _scan_text(_GOOD, "cp/runtime/clock.py") == []
-    # the RealClock exemption is for cp/runtime/clock.py only
+    assert _scan_text(_GOOD, "cp/clock/clock.py") == []
+    # the RealClock exemption is for cp/clock/clock.py only
     assert _scan_text(_GOOD, "cp/other.py") == ["cp/other.py:7: time.monotonic()"]

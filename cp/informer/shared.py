@@ -29,9 +29,9 @@ import anyio
 import anyio.abc
 
 from cp.api.meta import ApiStruct
+from cp.clock.activity import Activity
 from cp.informer.cache import Indexer, InformerError, Lister
 from cp.informer.reflector import Deleted, EventHandler, ListWatcher, Reflector
-from cp.runtime.activity import Activity
 
 __all__ = ["Handlers", "SharedInformer", "SharedInformerFactory"]
 

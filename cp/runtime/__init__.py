@@ -20,8 +20,8 @@ Errors: `ActivityError` (counter misuse), `ClockError` (clock misuse), `Controll
 `ManagerError` (lifecycle misuse); `TerminalError` is raised *by reconcilers* to stop retries.
 """
 
-from cp.runtime.activity import Activity, ActivityError, Hold
-from cp.runtime.clock import (
+from cp.clock.activity import Activity, ActivityError, Hold
+from cp.clock.clock import (
     AdvanceReport,
     Clock,
     ClockError,

@@ -34,13 +34,12 @@ caller's task until the queue is shut down (`await controller.stop()`); `Manager
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 import anyio
 import structlog
 from anyio.abc import TaskGroup
 
-from cp.runtime.clock import Clock
+from cp.clock.clock import Clock
 from cp.runtime.ids import SeededIds
 from cp.runtime.logging import (
     CONTROLLER_STARTED,
@@ -60,9 +59,7 @@ from cp.runtime.reconcile import (
     reconcile_actor,
     reconcile_cause,
 )
-
-if TYPE_CHECKING:  # cp.workqueue imports cp.runtime: a runtime import here would be circular
-    from cp.workqueue.queue import WorkQueue
+from cp.workqueue.queue import WorkQueue
 
 __all__ = ["Controller", "ControllerError"]
 

@@ -41,8 +41,8 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from cp.runtime.activity import Activity
-from cp.runtime.clock import Clock, TimerHandle
+from cp.clock.activity import Activity
+from cp.clock.clock import Clock, TimerHandle
 from cp.workqueue.ratelimit import RateLimiter, default_controller_rate_limiter
 
 __all__ = ["NotProcessing", "ShutDown", "WorkQueue", "WorkQueueError"]

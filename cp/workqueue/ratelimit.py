@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Generic, Protocol, TypeVar
 
-from cp.runtime.clock import Clock
+from cp.clock.clock import Clock
 
 __all__ = [
     "BucketRateLimiter",

@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 import anyio
 import msgspec
 
-from cp.runtime.activity import Activity
+from cp.clock.activity import Activity
 
 __all__ = [
     "AdvanceReport",
