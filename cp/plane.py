@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 import anyio
 import msgspec
@@ -37,7 +37,7 @@ from msgspec.structs import replace
 
 import store as _store
 from controllers.gc import GarbageCollector
-from cp.api.codec import load_manifests
+from cp.api.codec import CODEC
 from cp.api.core import Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus
 from cp.api.errors import BadRequest, NotFound
 from cp.api.kinds import KINDS
@@ -159,21 +159,28 @@ async def _resume_time(log: _store.EventLog) -> float:
     return VIRTUAL_EPOCH
 
 
-def _manifest_json(obj: ApiStruct) -> tuple[dict[str, object], str]:
-    """(the object's JSON builtins without the last-applied annotation, its compact JSON)."""
-    raw = msgspec.to_builtins(obj)
-    if not isinstance(raw, dict):
-        raise BadRequest(f"{type(obj).__name__} is not an object")
-    metadata = raw.get("metadata")
-    if isinstance(metadata, dict):
+def _manifest_json(raw: Mapping[str, object]) -> tuple[dict[str, object], str]:
+    """(the manifest's JSON builtins without the last-applied annotation, its compact JSON)."""
+    manifest = dict(raw)
+    metadata = manifest.get("metadata")
+    if isinstance(metadata, Mapping):
+        metadata = dict(metadata)
+        manifest["metadata"] = metadata
         annotations = metadata.get("annotations")
-        if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+        if isinstance(annotations, Mapping) and LAST_APPLIED in annotations:
             annotations = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
             if annotations:
                 metadata["annotations"] = annotations
             else:
                 del metadata["annotations"]
-    return raw, _JSON.encode(raw).decode()
+    return manifest, _JSON.encode(manifest).decode()
+
+
+def _builtins(obj: ApiStruct) -> dict[str, object]:
+    raw = msgspec.to_builtins(obj)
+    if not isinstance(raw, dict):
+        raise BadRequest(f"{type(obj).__name__} is not an object")
+    return raw
 
 
 def _meta(obj: ApiStruct) -> ObjectMeta:
@@ -331,22 +338,23 @@ class ControlPlane:
         an empty patch writes nothing. Writes are the user's (actor "user", cause 0).
         Returns the stored objects.
         """
+        documents: tuple[tuple[ApiStruct, Mapping[str, object]], ...]
         if isinstance(manifests, str):
-            objects: tuple[ApiStruct, ...] = load_manifests(manifests, source="<apply>")
+            documents = CODEC.load_documents(manifests, source="<apply>")
         elif isinstance(manifests, ApiStruct):
-            objects = (manifests,)
+            documents = ((manifests, _builtins(manifests)),)
         else:
-            objects = tuple(manifests)
+            documents = tuple((obj, _builtins(obj)) for obj in manifests)
         with acting_as("user"):
-            return tuple([await self._apply_one(obj) for obj in objects])
+            return tuple([await self._apply_one(obj, raw) for obj, raw in documents])
 
-    async def _apply_one(self, obj: ApiStruct) -> ApiStruct:
+    async def _apply_one(self, obj: ApiStruct, raw: Mapping[str, object]) -> ApiStruct:
         meta = _meta(obj)
         kind = getattr(obj, "kind", type(obj).__name__)
         if not meta.name:
             raise BadRequest(f"{kind}: apply needs metadata.name (generateName is not supported)")
         namespace = meta.namespace or None
-        modified, last_applied = _manifest_json(obj)
+        modified, last_applied = _manifest_json(raw)
         try:
             current = await self._client.get(kind, meta.name, namespace=namespace)
         except NotFound:
@@ -354,9 +362,10 @@ class ControlPlane:
             return await self._client.create(
                 replace(obj, metadata=replace(meta, annotations=annotations))
             )
-        metadata = modified.setdefault("metadata", {})
-        assert isinstance(metadata, dict)
-        metadata.setdefault("annotations", {})[LAST_APPLIED] = last_applied
+        metadata = dict(cast(Mapping[str, object], modified.get("metadata") or {}))
+        manifest_annotations = cast(Mapping[str, object], metadata.get("annotations") or {})
+        metadata["annotations"] = {**manifest_annotations, LAST_APPLIED: last_applied}
+        modified["metadata"] = metadata
         previous = _meta(current).annotations.get(LAST_APPLIED)
         original: object = None
         if previous is not None:

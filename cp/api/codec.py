@@ -292,7 +292,14 @@ class Codec:
 
     def load(self, text: str, *, source: str = "<stdin>") -> tuple[ApiStruct, ...]:
         """Every object in `text` (see the module doc), in order."""
-        objects: list[ApiStruct] = []
+        return tuple(obj for obj, _ in self.load_documents(text, source=source))
+
+    def load_documents(
+        self, text: str, *, source: str = "<stdin>"
+    ) -> tuple[tuple[ApiStruct, dict[str, Any]], ...]:
+        """Every object in `text` with the JSON mapping it was read from (as written: fields
+        set to their zero value stay, which is what `kubectl apply` records)."""
+        objects: list[tuple[ApiStruct, dict[str, Any]]] = []
         for index, document in enumerate(_parse(text, source), start=1):
             if document is None:
                 continue
@@ -331,7 +338,7 @@ class Codec:
 
     def _convert(
         self, raw: dict[str, Any], *, where: str, defaults: tuple[str, str], source: str
-    ) -> ApiStruct:
+    ) -> tuple[ApiStruct, dict[str, Any]]:
         default_api_version, default_kind = defaults
         if default_kind and "kind" not in raw:
             raw = {"apiVersion": default_api_version, "kind": default_kind, **raw}
@@ -351,7 +358,8 @@ class Codec:
         name = metadata.get("name") if isinstance(metadata, dict) else None
         who = f'{kind} "{name}"' if isinstance(name, str) and name else f"{kind} ({where})"
         try:
-            return msgspec.convert(_Normalizer(MAX_VALUES).copy(raw), info.cls)
+            normalized = _Normalizer(MAX_VALUES).copy(raw)
+            return msgspec.convert(normalized, info.cls), normalized
         except RecursionError:
             raise ManifestError(_describe(source, f"{who}: nested too deeply")) from None
         except _TooLargeError:

@@ -14,6 +14,7 @@ from cp import ControlPlane, SettleReport
 from cp.api.apps import Deployment, DeploymentStatus
 from cp.api.codec import load_manifests
 from cp.api.core import Node
+from cp.api.meta import ObjectMeta
 from cp.plane import LAST_APPLIED, VIRTUAL_EPOCH, _ActivityLog
 from cp.runtime import Activity, Controller, Request, Result, VirtualClock
 from cp.workqueue import WorkQueue
@@ -211,6 +212,40 @@ async def test_apply_of_an_edit_patches_only_that_and_keeps_others_fields() -> N
         # And applying the edit again is a no-op.
         await plane.apply(V2)
         assert plane.log.revision == head + 1
+
+
+CM_LABELLED = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: default, labels: {app: web}}
+data: {k: v}
+"""
+CM_EMPTY_LABELS = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: default, labels: {}}
+data: {k: v}
+"""
+
+
+async def test_apply_of_empty_labels_removes_only_the_last_applied_ones() -> None:
+    """`labels: {}` in the manifest is recorded as written: the three-way merge removes the
+    labels the last apply set and keeps one another writer added (kubectl's behaviour)."""
+    async with ControlPlane.open(nodes=0) as plane:
+        await plane.apply(CM_LABELLED)
+        await plane.client.patch(
+            "ConfigMap", "cfg", {"metadata": {"labels": {"extra": "x"}}}, namespace="default"
+        )
+        (cm,) = await plane.apply(CM_EMPTY_LABELS)
+        assert dict(_meta_of(cm).labels) == {"extra": "x"}
+        last = msgspec.json.decode(_meta_of(cm).annotations[LAST_APPLIED])
+        assert last["metadata"]["labels"] == {}
+
+
+def _meta_of(obj: object) -> ObjectMeta:
+    meta = getattr(obj, "metadata", None)
+    assert isinstance(meta, ObjectMeta)
+    return meta
 
 
 async def test_apply_accepts_objects() -> None:
