@@ -202,6 +202,14 @@ class GarbageCollector:
     def _has_dependents(self, uid: str) -> bool:
         return any(informer.indexer.by_owner(uid) for informer in self._informers.values())
 
+    def _a_dependent_waits(self, uid: str) -> bool:
+        """A dependent of `uid` is itself being deleted in foreground (`isDeletingDependents`)."""
+        for _, dependent in self._dependents(uid):
+            meta = meta_of(dependent)
+            if is_deleting(meta) and FINALIZER_FOREGROUND in meta.finalizers:
+                return True
+        return False
+
     async def _live_owner(self, ref: OwnerReference, namespace: str) -> ApiStruct | None:
         """The owner `ref` names if it exists with its uid (cache first, then a live GET)."""
         cached = self._cached_owner(ref, namespace)
@@ -264,6 +272,10 @@ class GarbageCollector:
                 await self._remove_owner_refs(kind, latest, gone)
             return
         if waiting and self._has_dependents(latest.uid):
+            if self._a_dependent_waits(latest.uid):
+                # Upstream's cycle guard: an owner and a dependent of this object both wait for
+                # their dependents, so unblock this object's owners before it waits too.
+                await self._unblock_owner_refs(kind, latest)
             await self._delete_foreground(kind, latest)
             return
         propagation = "Orphan" if FINALIZER_ORPHAN in latest.finalizers else "Background"
@@ -323,6 +335,18 @@ class GarbageCollector:
                 ops.append({"op": "test", "path": f"{path}/uid", "value": ref.uid})
                 ops.append({"op": "remove", "path": path})
         await self._patch(kind, meta, ops)
+
+    async def _unblock_owner_refs(self, kind: str, meta: ObjectMeta) -> None:
+        """Set `blockOwnerDeletion: false` on every ownerReference that blocks (upstream
+        `unblockOwnerReferencesStrategicMergePatch`), testing each reference's uid."""
+        ops: list[object] = []
+        for index, ref in enumerate(meta.owner_references):
+            if ref.block_owner_deletion:
+                path = f"/metadata/ownerReferences/{index}"
+                ops.append({"op": "test", "path": f"{path}/uid", "value": ref.uid})
+                ops.append({"op": "replace", "path": f"{path}/blockOwnerDeletion", "value": False})
+        if ops:
+            await self._patch(kind, meta, ops)
 
     async def _remove_finalizer(self, kind: str, meta: ObjectMeta, finalizer: str) -> None:
         """Remove `finalizer` (a JSON patch testing it is where it was read)."""

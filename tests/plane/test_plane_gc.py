@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from cp import ControlPlane
 from cp.api.apps import Deployment, ReplicaSet, ReplicaSetSpec
+from cp.api.core import ConfigMap
 from cp.api.errors import NotFound
 from cp.api.meta import ObjectMeta, OwnerReference
 
@@ -98,3 +100,36 @@ async def test_the_collector_covers_every_kind_the_server_serves() -> None:
         await plane.settle()
         with pytest.raises(NotFound):
             await plane.client.get("ConfigMap", "o2", namespace="default")
+
+
+async def test_a_foreground_delete_of_an_ownership_cycle_finishes() -> None:
+    """A owns B and B owns A, both blocking: upstream's cycle guard unblocks B's references to
+    its waiting owner, so both go instead of waiting on each other for ever."""
+    async with ControlPlane.open(nodes=0) as plane:
+        a = await plane.client.create(ConfigMap(metadata=ObjectMeta(name="a", namespace="default")))
+
+        def ref_to(obj: ConfigMap) -> OwnerReference:
+            return OwnerReference(
+                api_version="v1",
+                kind="ConfigMap",
+                name=obj.metadata.name,
+                uid=obj.metadata.uid,
+                block_owner_deletion=True,
+            )
+
+        b = await plane.client.create(
+            ConfigMap(
+                metadata=ObjectMeta(name="b", namespace="default", owner_references=(ref_to(a),))
+            )
+        )
+        await plane.client.update(
+            replace(a, metadata=replace(a.metadata, owner_references=(ref_to(b),)))
+        )
+        assert (await plane.settle()).converged
+        assert len((await plane.client.list("ConfigMap", namespace="default")).items) == 2
+
+        await plane.client.delete("ConfigMap", "a", namespace="default", propagation="Foreground")
+        report = await plane.settle(max_seconds=600)
+
+        assert report.converged
+        assert (await plane.client.list("ConfigMap", namespace="default")).items == ()
