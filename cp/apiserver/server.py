@@ -36,7 +36,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 import msgspec
-from msgspec.structs import replace
+from msgspec.structs import force_setattr, replace
 
 import store
 from cp.api.admission import (
@@ -156,7 +156,10 @@ class ApiServer:
             obj = CODEC.decode(info.cls, value)
         except ManifestError as exc:
             raise ApiError(f"stored {info.kind} does not decode: {exc}") from None
-        return _with_rv(obj, revision)
+        # The object was just decoded and nobody else holds it: set its resourceVersion in
+        # place instead of copying the object and its metadata (a hot path of every watch).
+        force_setattr(_meta(obj), "resource_version", str(revision) if revision else "")
+        return obj
 
     async def _current(self, info: KindInfo, key: str, name: str) -> tuple[ApiStruct, int]:
         with store_errors(info, name):

@@ -124,8 +124,11 @@ class Indexer:
         self._items[key] = obj
         if old is None:
             _index_add(self._by_namespace, meta.namespace, key)
-            self._index_refs(key, set(), None, _owner_uids(meta), _controller_uid(meta))
-            self._index_labels(key, set(), _label_terms(meta))
+            if meta.owner_references:
+                self._index_refs(key, set(), None, _owner_uids(meta), _controller_uid(meta))
+            by_label = self._by_label
+            for name, value in meta.labels.items():
+                _index_add(by_label, f"{name}={value}", key)
             return None
         old_meta = meta_of(old)
         if old_meta.owner_references != meta.owner_references:
