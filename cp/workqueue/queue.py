@@ -134,6 +134,19 @@ class WorkQueue(Generic[K]):
         handle = self._clock.call_at(when, lambda: self._fire_delayed(key))
         self._waiting[key] = (when, handle)
 
+    def cancel_after(self, key: K) -> bool:
+        """Drop `key`'s pending delayed add, if any (True when there was one).
+
+        Not in client-go: a level-based controller that has just found a re-check moot (a
+        rollout that completed before its progress deadline) calls it, so the clock is not
+        left holding a timer whose reconcile would change nothing.
+        """
+        pending = self._waiting.pop(key, None)
+        if pending is None:
+            return False
+        pending[1].cancel()
+        return True
+
     def add_rate_limited(self, key: K) -> None:
         """Add `key` after the rate limiter's delay (rate_limiting_queue.go `AddRateLimited`)."""
         if self._shutting_down:

@@ -302,6 +302,32 @@ async def test_add_after_on_virtual_time_keeps_the_earliest(
 
 
 @pytest.mark.anyio
+async def test_cancel_after_drops_only_that_keys_timer(
+    queue: WorkQueue[str], clock: VirtualClock
+) -> None:
+    arrivals: list[tuple[str, float]] = []
+
+    async def worker() -> None:
+        async for key in queue:
+            arrivals.append((key, clock.now()))
+            queue.done(key)
+
+    queue.add_after("a", 10.0)
+    queue.add_after("b", 20.0)
+    assert queue.cancel_after("a")
+    assert not queue.cancel_after("a")
+    assert not queue.cancel_after("never-added")
+    assert queue.waiting == 1
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(worker)
+        report = await clock.run_until_idle()
+        queue.shut_down()
+    assert arrivals == [("b", 20.0)]
+    assert report.fired == 1
+    assert clock.pending == 0
+
+
+@pytest.mark.anyio
 async def test_add_after_key_is_not_available_before_its_time(
     queue: WorkQueue[str], clock: VirtualClock
 ) -> None:
