@@ -3,6 +3,11 @@
 refs_to(meta, uid)            # the ownerReferences of `meta` that point at `uid`
 without_owner(meta, uids)     # its ownerReferences minus those pointing at `uids`
 is_deleting(meta)             # deletionTimestamp is set
+
+Submodules (imported from where they live, so this package stays import-light):
+`pods` (readiness, availability, activity, the scale-down ranking), `refmanager`
+(ControllerRefManager: adopt / release), `expectations` (ControllerExpectations,
+UIDTrackingExpectations), `times` (RFC 3339 <-> seconds).
 """
 
 from __future__ import annotations
