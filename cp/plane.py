@@ -36,7 +36,11 @@ import msgspec
 from msgspec.structs import replace
 
 import store as _store
+from controllers.deployment import DeploymentController
 from controllers.gc import GarbageCollector
+from controllers.kubelet import Kubelet
+from controllers.replicaset import ReplicaSetController
+from controllers.scheduler import Scheduler
 from cp.api.codec import CODEC
 from cp.api.core import Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus
 from cp.api.errors import BadRequest, NotFound
@@ -271,6 +275,20 @@ class ControlPlane:
                 ids=ids,
             )
             plane._manager.add(collector.controller)
+            client, informers = plane.client, plane.informers
+            for workload in (
+                Scheduler(client, informers, clock=the_clock, activity=activity, ids=ids),
+                Kubelet(
+                    client, informers, clock=the_clock, activity=activity, ids=ids, profile=profile
+                ),
+                ReplicaSetController(
+                    client, informers, clock=the_clock, activity=activity, ids=ids
+                ),
+                DeploymentController(
+                    client, informers, clock=the_clock, activity=activity, ids=ids
+                ),
+            ):
+                plane._manager.add(workload.controller)
             async with plane._informers, plane._manager:
                 await plane._register_nodes()
                 yield plane
@@ -317,7 +335,8 @@ class ControlPlane:
 
     @property
     def profile(self) -> str | None:
-        """The simulation profile, kept for the kubelet simulator (not used yet)."""
+        """The kubelet simulator's profile as given to `open` (a YAML file's path or the YAML
+        text; None: the built-in defaults). See `controllers.kubelet.profile`."""
         return self._profile
 
     def add_controller(self, controller: Controller) -> None:

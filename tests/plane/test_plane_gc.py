@@ -35,8 +35,9 @@ def _replica_set(owner: Deployment, name: str) -> ReplicaSet:
         controller=True,
         block_owner_deletion=True,
     )
+    labels = owner.spec.template.metadata.labels if owner.spec.template.metadata else {}
     return ReplicaSet(
-        metadata=ObjectMeta(name=name, namespace="default", owner_references=(ref,)),
+        metadata=ObjectMeta(name=name, namespace="default", labels=labels, owner_references=(ref,)),
         spec=ReplicaSetSpec(replicas=1, selector=owner.spec.selector, template=owner.spec.template),
     )
 
@@ -49,8 +50,12 @@ async def test_deleting_a_deployment_collects_its_replica_set(propagation: str) 
         await plane.client.create(_replica_set(deployment, "myapp-deploy-abc"))
         await plane.client.create(_replica_set(deployment, "myapp-deploy-def"))
         report = await plane.settle()
-        assert report.converged
-        assert len((await plane.client.list("ReplicaSet", namespace="default")).items) == 2
+        # the two made here (the Deployment controller adopts them: same template)
+        sets = (await plane.client.list("ReplicaSet", namespace="default")).items
+        assert {rs.metadata.name for rs in sets if isinstance(rs, ReplicaSet)} >= {
+            "myapp-deploy-abc",
+            "myapp-deploy-def",
+        }
 
         await plane.client.delete(
             "Deployment", "myapp-deploy", namespace="default", propagation=propagation
@@ -59,6 +64,7 @@ async def test_deleting_a_deployment_collects_its_replica_set(propagation: str) 
 
         assert report.converged
         assert (await plane.client.list("ReplicaSet", namespace="default")).items == ()
+        assert (await plane.client.list("Pod", namespace="default")).items == ()
         with pytest.raises(NotFound):
             await plane.client.get("Deployment", "myapp-deploy", namespace="default")
         actors = {
