@@ -317,7 +317,6 @@ class DeploymentController:
                 f"deployment {req.namespace}/{req.name} has invalid label selector: {err}"
             ) from None
         rs_list = await self._replica_sets_for(d, selector)
-        pod_map = self._pod_map(d, rs_list)
         x = self._deps
         if d.metadata.deletion_timestamp is not None:
             await sync_status_only(x, d, rs_list)
@@ -332,7 +331,9 @@ class DeploymentController:
             return None
         strategy = du.strategy_type(d)
         if strategy == du.RECREATE:
-            return await rollout_recreate(x, d, rs_list, pod_map)
+            # Upstream lists the pods on every sync; only Recreate reads them, so only
+            # Recreate pays for the walk (O(pods of the Deployment)).
+            return await rollout_recreate(x, d, rs_list, self._pod_map(d, rs_list))
         if strategy == du.ROLLING_UPDATE:
             return await rollout_rolling(x, d, rs_list)
         raise TerminalError(f"unexpected deployment strategy type: {strategy}")
