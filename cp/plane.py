@@ -149,6 +149,21 @@ class _ActivityLog:
     async def compact(self, revision: int) -> None:
         await self._log.compact(revision)
 
+    async def flush(self) -> None:
+        await self._log.flush()
+
+
+def _write_behind(url: str) -> str:
+    """A sqlite:// URL without a `durability` option gets `durability=deferred`: writes commit
+    at memory speed and `apply`/`settle`/close flush them (the answer to the user is durable;
+    a crash loses at most controller writes since the last flush, which they redo)."""
+    if not isinstance(url, str) or not url.startswith("sqlite://"):
+        return url
+    _, _, query = url.partition("?")
+    if any(part.split("=", 1)[0] == "durability" for part in query.split("&") if part):
+        return url
+    return f"{url}{'&' if query else '?'}durability=deferred"
+
 
 async def _resume_time(log: _store.EventLog) -> float:
     """The `time` of the log's last event, or `VIRTUAL_EPOCH` for an empty log."""
@@ -240,7 +255,7 @@ class ControlPlane:
             raise ValueError(f"clock must be 'virtual' or 'real', not {clock!r}")
         if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes < 0:
             raise ValueError(f"nodes must be an int >= 0, not {nodes!r}")
-        async with _store.open_log(store) as log:
+        async with _store.open_log(_write_behind(store)) as log:
             activity = Activity()
             the_clock: Clock
             if clock == "virtual":
@@ -365,7 +380,9 @@ class ControlPlane:
         else:
             documents = tuple((obj, _builtins(obj)) for obj in manifests)
         with acting_as("user"):
-            return tuple([await self._apply_one(obj, raw) for obj, raw in documents])
+            applied = tuple([await self._apply_one(obj, raw) for obj, raw in documents])
+        await self._log.flush()  # the user's writes are durable when apply returns
+        return applied
 
     async def _apply_one(self, obj: ApiStruct, raw: Mapping[str, object]) -> ApiStruct:
         meta = _meta(obj)
@@ -415,6 +432,7 @@ class ControlPlane:
             with anyio.move_on_after(max_seconds) as scope:
                 await self._activity.wait_idle()
             converged = not scope.cancelled_caught
+        await self._log.flush()  # what the controllers wrote is durable when settle returns
         return SettleReport(
             converged=converged,
             seconds=self._clock.now() - start,

@@ -10,6 +10,16 @@ next revisions, persists them in one step, then — and only then — applies th
 appends their events to the window, wakes the watchers and resolves the futures, in order.
 Nothing is visible before it is durable, and a failed persist changes nothing. Backends with
 nothing to persist (memory) commit a write in the caller's own step instead.
+
+Write-behind (`_write_behind`, SQLite's `?durability=deferred`): a write commits in the
+caller's step as with memory — visible, numbered and acknowledged at once, so the log is the
+same event for event as the memory backend's for the same inputs — and the writer task
+persists what was committed, in order, in batches behind it. `flush()` is the durability
+barrier: it returns once everything committed before the call is persisted (or raises if
+persisting failed). An acknowledged write is durable only after a `flush()` that returned;
+a crash loses at most the writes after the last one. Reads of history at revisions not yet
+persisted wait for them; the backlog is bounded (`_BEHIND_LIMIT` writes: a writer then waits).
+If persisting fails, the log refuses every later write and flush with that error.
 """
 
 from __future__ import annotations
@@ -39,6 +49,9 @@ DEFAULT_WINDOW: Final = 65_536
 _INLINE_YIELD_EVERY: Final = 32
 #: Events read from the window or history per step of `events()` or of a lagging watcher.
 _READ_CHUNK: Final = 4096
+#: Write-behind: the most committed-but-unpersisted writes before a writer waits for the disk.
+#: Far below the window, so history reads (older than the window) are always persisted.
+_BEHIND_LIMIT: Final = 16_384
 
 
 def _fail(batch: list[Write], error: StoreError) -> None:
@@ -72,10 +85,18 @@ class LogBase:
         self._stopping = False  # aclose has begun
         self._closed = False
         self._task_group: anyio.abc.TaskGroup | None = None
+        #: Write-behind state: committed writes not yet persisted (oldest first), the newest
+        #: persisted revision, a waiter event for `flush`, and the persist error, if any.
+        self._write_behind = False
+        self._unpersisted: list[Accepted] = []
+        self._persisted = head
+        self._persisted_event: asyncio.Event | None = None
+        self._behind_error: StoreError | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
+        self._persisted = self._head  # a backend may have loaded its head since __init__
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         task_group.start_soon(self._writer_loop)
@@ -129,6 +150,21 @@ class LogBase:
         if self._committed is None:
             self._committed = asyncio.Event()
         await self._committed.wait()
+
+    async def flush(self) -> None:
+        """Return once every write committed before the call is persisted (at once unless the
+        log writes behind); raises the persist error if persisting failed."""
+        await self._until_persisted(self._head)
+
+    async def _until_persisted(self, revision: int) -> None:
+        while True:
+            if self._behind_error is not None:
+                raise self._behind_error
+            if self._persisted >= revision or not self._write_behind:
+                return
+            if self._persisted_event is None:
+                self._persisted_event = asyncio.Event()
+            await self._persisted_event.wait()
 
     def wake_watchers(self) -> None:
         """Wake every watcher waiting for a commit, to re-check its state."""
@@ -210,6 +246,10 @@ class LogBase:
     ) -> int:
         if self._closing:
             raise StoreClosed()
+        if self._write_behind:
+            return await self._submit_behind(
+                Write(op, key, value, expected, actor, cause, float(time), None)
+            )
         if self._commits_inline and not self._pending and not self._compactions:
             write = Write(op, key, value, expected, actor, cause, float(time), None)
             revision = self._commit_inline(write)
@@ -222,6 +262,51 @@ class LogBase:
         self._pending.append(Write(op, key, value, expected, actor, cause, float(time), future))
         self._wake_writer()
         return await future
+
+    async def _submit_behind(self, write: Write) -> int:
+        """Write-behind: commit in the caller's step, queue the persist, bound the backlog."""
+        if self._behind_error is not None:
+            raise self._behind_error
+        index = self._index
+        item = accept(
+            write, index.live.get(write.key), index.last_revision.get(write.key), self._head + 1
+        )
+        if not isinstance(item, Accepted):
+            raise item
+        self._apply((item,))
+        self._unpersisted.append(item)
+        self._wake_writer()
+        revision = item.event.revision
+        if len(self._unpersisted) >= _BEHIND_LIMIT:
+            await self._until_persisted(revision - _BEHIND_LIMIT // 2)
+        else:
+            self._inline_streak += 1
+            if self._inline_streak >= _INLINE_YIELD_EVERY:
+                self._inline_streak = 0
+                await asyncio.sleep(0)
+        return revision
+
+    async def _persist_behind(self) -> None:
+        """Write-behind: persist the oldest committed writes (one batch), in order."""
+        batch = self._unpersisted[: self._max_batch]
+        del self._unpersisted[: len(batch)]
+        try:
+            await self._persist(batch, batch[0].event.revision - 1)
+        except Exception as exc:
+            error = StoreError(
+                f"persisting revisions {batch[0].event.revision}..{batch[-1].event.revision} "
+                f"failed; writes after revision {self._persisted} are lost: {exc!r}"
+            )
+            error.__cause__ = exc
+            self._behind_error = error
+            self._unpersisted.clear()
+        else:
+            self._persisted = batch[-1].event.revision
+            self._after_persist(batch)
+        waiters = self._persisted_event
+        if waiters is not None:
+            self._persisted_event = None
+            waiters.set()
 
     def _commit_inline(self, write: Write) -> int:
         """Validate, number and apply one write at once (backends whose persist is a no-op)."""
@@ -250,7 +335,9 @@ class LogBase:
         loop = asyncio.get_running_loop()
         try:
             while True:
-                if self._compactions:
+                if self._unpersisted:  # write-behind: the disk catches up before anything else
+                    await self._persist_behind()
+                elif self._compactions:
                     await self._run_compaction(*self._compactions.pop(0))
                 elif self._maintenance_due():
                     await self._maintain()
@@ -265,6 +352,11 @@ class LogBase:
             self._closing = True
             error = StoreError(f"the writer task stopped: {exc!r}")
             _fail(self._pending, error)
+            if self._unpersisted:  # write-behind: what was not persisted is lost
+                self._behind_error = error
+                self._unpersisted.clear()
+                if self._persisted_event is not None:
+                    self._persisted_event.set()
             for _, future in self._compactions:
                 if not future.done():
                     future.set_exception(error)
@@ -341,6 +433,9 @@ class LogBase:
     def _after_apply(self, accepted: Sequence[Accepted]) -> None:
         """Hook for backends, called when a batch became visible (before watchers wake)."""
 
+    def _after_persist(self, accepted: Sequence[Accepted]) -> None:
+        """Hook for write-behind backends, called when a committed batch was persisted."""
+
     def _maintenance_due(self) -> bool:
         """Hook for backends: True when `_maintain` should run once nothing is in flight."""
         return False
@@ -405,6 +500,7 @@ class LogBase:
         if at is None or last is None or last <= at:
             # The head answers: the key's newest event is at or before `at`, or it has none.
             return self._index.live.get(key) if last is not None else None
+        await self._until_persisted(at)
         kv = await self._get_at(key, at)
         self._check_not_compacted(at)
         return kv
@@ -419,6 +515,7 @@ class LogBase:
         at = self._check_read_revision(at)
         if at is None or at == self._head:
             return RangeResult(self._index.range(prefix, limit), self._head)
+        await self._until_persisted(at)
         items = await self._range_at(prefix, at, limit)
         self._check_not_compacted(at)
         return RangeResult(items, at)
@@ -470,6 +567,7 @@ class LogBase:
                 chunk = [e for e in chunk if e.key.startswith(prefix)]
             return chunk, min(stop, len(events)) + window.base - 1
         self._check_not_compacted(after)
+        await self._until_persisted(min(until, window.base - 1))
         events, scanned = await self._history(prefix, after, min(until, window.base - 1))
         self._check_not_compacted(after)
         return events, scanned

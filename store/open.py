@@ -3,7 +3,10 @@
 - `memory://` — the memory backend.
 - `sqlite:///abs/path.db`, `sqlite://relative/path.db` — the SQLite backend; the query
   `?synchronous=NORMAL|FULL` picks SQLite's durability level (NORMAL by default: in WAL mode a
-  commit survives a killed process; FULL also survives power loss).
+  commit survives a killed process; FULL also survives power loss), and
+  `?durability=ack|deferred` when a write is acknowledged: `ack` (default) once it is
+  persisted; `deferred` at once, persisted behind, durable after the next `flush()` (see
+  `store.base`; what the control plane uses, with a flush before it answers the user).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from store.memory import MemoryLog
 from store.sqlite import SYNCHRONOUS_LEVELS, SqliteLog
 from store.types import EventLog
 
-__all__ = ["open_log"]
+__all__ = ["DURABILITY_MODES", "open_log"]
+
+#: The `?durability=` values of a sqlite:// URL.
+DURABILITY_MODES = ("ack", "deferred")
 
 
 @asynccontextmanager
@@ -50,7 +56,13 @@ def _backend_for(url: object) -> LogBase:
                 f"bad store URL {url!r}: synchronous must be one of "
                 f"{', '.join(SYNCHRONOUS_LEVELS)}, not {synchronous!r}"
             )
+        durability = options.pop("durability", "ack").lower()
+        if durability not in DURABILITY_MODES:
+            raise InvalidArgument(
+                f"bad store URL {url!r}: durability must be one of "
+                f"{', '.join(DURABILITY_MODES)}, not {durability!r}"
+            )
         if options:
             raise InvalidArgument(f"bad store URL {url!r}: unknown option {next(iter(options))!r}")
-        return SqliteLog(path, synchronous=synchronous)
+        return SqliteLog(path, synchronous=synchronous, write_behind=durability == "deferred")
     raise InvalidArgument(f"bad store URL {url!r}: unknown scheme {scheme!r} (memory, sqlite)")

@@ -75,8 +75,10 @@ class SqliteLog(LogBase):
         synchronous: str = "NORMAL",
         window: int = DEFAULT_WINDOW,
         checkpoint_every: int = 50_000,
+        write_behind: bool = False,
     ) -> None:
         super().__init__(head=0, compacted=0, window=window)
+        self._write_behind = write_behind
         self._path = path
         self._synchronous = synchronous
         self._checkpoint_every = checkpoint_every
@@ -240,6 +242,17 @@ class SqliteLog(LogBase):
         return statement
 
     def _after_apply(self, accepted: Sequence[Accepted]) -> None:
+        if not self._write_behind:
+            self._account(accepted)
+        window = self._window
+        if len(window.events) >= 2 * self._window_size:
+            window.trim_below(self._head + 1 - self._window_size)
+
+    def _after_persist(self, accepted: Sequence[Accepted]) -> None:
+        self._account(accepted)
+
+    def _account(self, accepted: Sequence[Accepted]) -> None:
+        """Note persisted rows: keys for the next state checkpoint, WAL growth."""
         dirty = self._dirty
         wal_bytes = self._wal_bytes
         for item in accepted:
@@ -249,9 +262,6 @@ class SqliteLog(LogBase):
         if wal_bytes >= _WAL_CHECKPOINT_BYTES and not self._wal_checkpointing:
             self._wal_checkpointing = True
             self._start_background(self._checkpoint_wal)
-        window = self._window
-        if len(window.events) >= 2 * self._window_size:
-            window.trim_below(self._head + 1 - self._window_size)
 
     async def _checkpoint_wal(self) -> None:
         """Copy the WAL into the database without blocking the writer (PASSIVE). Under
@@ -284,7 +294,10 @@ class SqliteLog(LogBase):
         if self._state_revision == self._head and not self._forgotten:
             return
         writer = self._connection()
-        dirty, forgotten, head = self._dirty, self._forgotten, self._head
+        # Write-behind: the writer task checkpoints only with nothing left to persist, so the
+        # persisted revision is the head the `dirty` rows describe (memory may be ahead now).
+        head = self._persisted if self._write_behind else self._head
+        dirty, forgotten = self._dirty, self._forgotten
         try:
             await writer.execute("BEGIN IMMEDIATE")
             await writer.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", dirty.items())

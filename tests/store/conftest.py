@@ -11,7 +11,8 @@ import pytest
 import store
 from tests.store import OpenLog
 
-BACKENDS = ("memory", "sqlite")
+#: "sqlite-deferred" is SQLite writing behind (`?durability=deferred`): the same contract.
+BACKENDS = ("memory", "sqlite", "sqlite-deferred")
 
 
 @pytest.fixture
@@ -34,6 +35,8 @@ def open_backend(tmp_path: Path) -> OpenLog:
             return store.open_log("memory://")
         if name == "sqlite":
             return store.open_log(f"sqlite://{tmp_path / db}")
+        if name == "sqlite-deferred":
+            return store.open_log(f"sqlite://{tmp_path / db}?durability=deferred")
         raise ValueError(f"unknown backend {name!r}")
 
     return opener
