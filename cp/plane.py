@@ -37,6 +37,7 @@ from msgspec.structs import replace
 
 import store as _store
 from controllers.deployment import DeploymentController
+from controllers.endpoints import EndpointsController
 from controllers.gc import GarbageCollector
 from controllers.kubelet import Kubelet
 from controllers.replicaset import ReplicaSetController
@@ -302,6 +303,7 @@ class ControlPlane:
                 DeploymentController(
                     client, informers, clock=the_clock, activity=activity, ids=ids
                 ),
+                EndpointsController(client, informers, clock=the_clock, activity=activity, ids=ids),
             ):
                 plane._manager.add(workload.controller)
             async with plane._informers, plane._manager:
