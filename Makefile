@@ -32,6 +32,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.controlplane
+	$(BIN)/python -m bench.workloads
 
 demo: $(STAMP)
 	$(BIN)/python -m bench.store --short
