@@ -42,6 +42,7 @@ from controllers.gc import GarbageCollector
 from controllers.kubelet import Kubelet
 from controllers.replicaset import ReplicaSetController
 from controllers.scheduler import Scheduler
+from controllers.statefulset import StatefulSetController
 from cp.api.codec import CODEC
 from cp.api.core import Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus
 from cp.api.errors import BadRequest, NotFound
@@ -304,6 +305,9 @@ class ControlPlane:
                     client, informers, clock=the_clock, activity=activity, ids=ids
                 ),
                 EndpointsController(client, informers, clock=the_clock, activity=activity, ids=ids),
+                StatefulSetController(
+                    client, informers, clock=the_clock, activity=activity, ids=ids
+                ),
             ):
                 plane._manager.add(workload.controller)
             async with plane._informers, plane._manager:
