@@ -28,7 +28,7 @@ from typing import Final, Protocol, TypeVar
 from msgspec.structs import replace
 
 from cp.api.core import Event, EventSource
-from cp.api.errors import ApiError, Conflict, NotFound
+from cp.api.errors import AlreadyExists, ApiError, Conflict, NotFound
 from cp.api.meta import ApiStruct, ObjectMeta, ObjectReference
 from cp.api.times import rfc3339
 from cp.client.protocol import Client
@@ -44,6 +44,8 @@ AGGREGATE_INTERVAL: Final = 600.0
 #: `maxLruCacheEntries`: the most keys each cache keeps.
 _CACHE_SIZE: Final = 4096
 _COMBINED: Final = "(combined from similar events): "
+#: Names tried for one new Event before it is given up (see `_write`).
+_NAME_ATTEMPTS: Final = 16
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -180,11 +182,14 @@ class EventRecorder:
                 assert isinstance(stored, Event)
                 _lru_put(self._written, key, stored)
                 return
-        self._sequence += 1
         namespace = ref.namespace or "default"
         nanos = int(now * 1_000_000_000) + self._sequence
-        created = await self._client.create(
-            Event(
+        # Upstream names events `<object>.<UnixNano hex>`; on the virtual clock two recorders
+        # can write about one object in the same instant, so a taken name moves one tick on.
+        for _ in range(_NAME_ATTEMPTS):
+            self._sequence += 1
+            nanos += 1
+            event = Event(
                 metadata=ObjectMeta(name=f"{ref.name}.{nanos:x}", namespace=namespace),
                 involved_object=ref,
                 reason=reason,
@@ -197,5 +202,9 @@ class EventRecorder:
                 reporting_component=self._source.component,
                 reporting_instance=self._source.host,
             )
-        )
-        _lru_put(self._written, key, created)
+            try:
+                created = await self._client.create(event)
+            except AlreadyExists:
+                continue
+            _lru_put(self._written, key, created)
+            return

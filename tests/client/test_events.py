@@ -98,3 +98,16 @@ async def test_objects_have_their_own_buckets_and_cluster_objects_use_default() 
     assert node_event.metadata.namespace == "default"
     assert node_event.count == 25
     assert (pod_event.type, pod_event.count) == ("Warning", 1)
+
+
+async def test_two_recorders_in_the_same_instant_both_write() -> None:
+    """Names are `<object>.<clock nanoseconds hex>`: a second recorder writing about the same
+    object at the same virtual instant takes the next free name instead of losing its event."""
+    client, clock = FakeClient(clock_now=lambda: NOW), Clock()
+    scheduler = EventRecorder(client, "default-scheduler", clock=clock)
+    kubelet = EventRecorder(client, "kubelet", clock=clock)
+    await scheduler.event(pod(), "Normal", "Scheduled", "Successfully assigned default/web-1")
+    await kubelet.event(pod(), "Warning", "Failed", "Error: ErrImagePull")
+    written = events(client)
+    assert [e.reason for e in written] == ["Scheduled", "Failed"]
+    assert len({e.metadata.name for e in written}) == 2
