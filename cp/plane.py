@@ -11,7 +11,9 @@ an `ApiServer` over the log wrapped in `_ActivityLog` (every write holds an acti
 submit until it is committed, so a SQLite commit in flight keeps virtual time from jumping);
 an `InProcessClient`; a `SharedInformerFactory` (its busy-probes keep the plane busy while an
 informer is behind the log head); a `Manager` for the controllers. Then it registers `nodes`
-Node objects (`node-1` .. `node-N`, Ready) that do not exist yet.
+Node objects (`node-1` .. `node-N`, Ready) and the default StorageClass `standard`
+(provisioner `cpemu.io/hostpath`) when they do not exist yet; `nodes=0` makes a bare plane that
+writes nothing of its own.
 
 Virtual time starts at `VIRTUAL_EPOCH` (2023-11-14T22:13:20Z) on an empty log; on a log that
 already has events (a SQLite state file) it resumes at the `time` of the last event, so AGE and
@@ -37,12 +39,14 @@ from msgspec.structs import replace
 
 import store as _store
 from controllers.deployment import DeploymentController
+from controllers.dns import DNSController
 from controllers.endpoints import EndpointsController
 from controllers.gc import GarbageCollector
-from controllers.kubelet import Kubelet
+from controllers.kubelet import Kubelet, Profile, load_profile
 from controllers.replicaset import ReplicaSetController
 from controllers.scheduler import Scheduler
 from controllers.statefulset import StatefulSetController
+from controllers.volume import PersistentVolumeController, default_storage_class
 from cp.api.codec import CODEC
 from cp.api.core import Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus
 from cp.api.errors import BadRequest, NotFound
@@ -293,10 +297,16 @@ class ControlPlane:
             )
             plane._manager.add(collector.controller)
             client, informers = plane.client, plane.informers
+            simulation = load_profile(profile) if profile is not None else Profile.default()
             for workload in (
                 Scheduler(client, informers, clock=the_clock, activity=activity, ids=ids),
                 Kubelet(
-                    client, informers, clock=the_clock, activity=activity, ids=ids, profile=profile
+                    client,
+                    informers,
+                    clock=the_clock,
+                    activity=activity,
+                    ids=ids,
+                    profile=simulation,
                 ),
                 ReplicaSetController(
                     client, informers, clock=the_clock, activity=activity, ids=ids
@@ -308,10 +318,20 @@ class ControlPlane:
                 StatefulSetController(
                     client, informers, clock=the_clock, activity=activity, ids=ids
                 ),
+                PersistentVolumeController(
+                    client,
+                    informers,
+                    clock=the_clock,
+                    activity=activity,
+                    ids=ids,
+                    served_provisioners=simulation.storage.provisioners,
+                ),
+                DNSController(client, informers, clock=the_clock, activity=activity, ids=ids),
             ):
                 plane._manager.add(workload.controller)
             async with plane._informers, plane._manager:
                 await plane._register_nodes()
+                await plane._register_default_storage_class()
                 yield plane
 
     # -- parts ---------------------------------------------------------------------------------
@@ -445,7 +465,18 @@ class ControlPlane:
             events=self._log.revision - start_revision,
         )
 
-    # -- nodes -----------------------------------------------------------------------------------
+    # -- cluster objects ---------------------------------------------------------------------------
+
+    async def _register_default_storage_class(self) -> None:
+        """Create the default StorageClass `standard` (cpemu.io/hostpath) unless one exists."""
+        if self._nodes == 0:
+            return  # a bare plane (nodes=0) writes nothing of its own
+        standard = default_storage_class()
+        try:
+            await self._client.get("StorageClass", standard.metadata.name)
+        except NotFound:
+            with acting_as("addon/default-storage-class"):
+                await self._client.create(standard)
 
     async def _register_nodes(self) -> None:
         """Create the Ready nodes `node-1` .. `node-N` that are not in the store yet."""

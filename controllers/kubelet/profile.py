@@ -19,6 +19,8 @@ The format (YAML, read with the safe loader; unknown keys are errors naming thei
         neverReady: true      # runs, but readiness never succeeds
       - image: "mysql:*"
         startSeconds: 8
+    storage:                  # optional: StorageClass provisioners served besides
+      provisioners: [nfs-client]   # cpemu.io/hostpath (claims of other classes stay Pending)
 
 Built-in defaults (`Profile.default()`, also what a rule and `defaults` leave unset):
 `startSeconds: 1`, `initSeconds: 2`, `stopSeconds: 1`, `jitter: 0`, no failure. With no jitter
@@ -52,6 +54,7 @@ __all__ = [
     "ProfileError",
     "Rule",
     "RuleDefaults",
+    "Storage",
     "load_profile",
 ]
 
@@ -100,9 +103,17 @@ class Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="came
     never_ready: bool = False
 
 
+class Storage(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    """`storage:` — the StorageClass provisioners the emulated cluster serves besides
+    `cpemu.io/hostpath` (e.g. the seed's `nfs-client`)."""
+
+    provisioners: tuple[str, ...] = ()
+
+
 class _Document(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
     defaults: RuleDefaults = RuleDefaults()
     rules: tuple[Rule, ...] = ()
+    storage: Storage = Storage()
 
 
 class ImageSettings(msgspec.Struct, frozen=True, gc=False):
@@ -130,7 +141,7 @@ def _pick(*values: float | None) -> float:
 class Profile:
     """Rules in order, first match wins; `settings_for(image)` is cached per image."""
 
-    __slots__ = ("_cache", "_defaults", "_patterns", "_rules", "source")
+    __slots__ = ("_cache", "_defaults", "_patterns", "_rules", "source", "storage")
 
     def __init__(
         self,
@@ -138,7 +149,9 @@ class Profile:
         defaults: RuleDefaults | None = None,
         *,
         source: str = "<default>",
+        storage: Storage | None = None,
     ) -> None:
+        self.storage = storage if storage is not None else Storage()
         self._rules = rules
         self._defaults = defaults if defaults is not None else RuleDefaults()
         self._patterns = tuple(re.compile(fnmatch.translate(r.image)) for r in rules)
@@ -235,4 +248,4 @@ def load_profile(source: str | PathLike[str]) -> Profile:
     for i, rule in enumerate(doc.rules):
         if rule.pull_error and rule.crash_loop is not None:
             raise ProfileError(f"{name}: rules[{i}]: pullError and crashLoop exclude each other")
-    return Profile(doc.rules, doc.defaults, source=name)
+    return Profile(doc.rules, doc.defaults, source=name, storage=doc.storage)

@@ -123,6 +123,7 @@ from cp.api.core_pod import (
     VolumeMount,
 )
 from cp.api.defaults import apply_defaults
+from cp.api.dns import DEFAULT_TTL, DEFAULT_ZONE, DNSRecord, DNSRecordSet
 from cp.api.errors import (
     AlreadyExists,
     ApiError,
@@ -163,6 +164,8 @@ from cp.api.validation import validate
 
 __all__ = [
     "CODEC",
+    "DEFAULT_TTL",
+    "DEFAULT_ZONE",
     "KINDS",
     "MAX_VALUES",
     "AlreadyExists",
@@ -182,6 +185,8 @@ __all__ = [
     "ContainerStateWaiting",
     "ContainerStatus",
     "ControllerRevision",
+    "DNSRecord",
+    "DNSRecordSet",
     "DaemonSet",
     "DaemonSetCondition",
     "DaemonSetSpec",

@@ -26,6 +26,7 @@ from cp.api.core import (
     Service,
 )
 from cp.api.core_pod import Pod
+from cp.api.dns import DNSRecordSet
 from cp.api.meta import ApiStruct
 from cp.api.storage import StorageClass
 
@@ -254,6 +255,16 @@ KINDS = KindTable(
             short_names=("sc",),
             namespaced=False,
             cls=StorageClass,
+        ),
+        KindInfo(
+            kind="DNSRecordSet",
+            group="dns.cpemu.io",
+            version="v1",
+            plural="dnsrecordsets",
+            singular="dnsrecordset",
+            short_names=("dnsrs",),
+            namespaced=True,
+            cls=DNSRecordSet,
         ),
     )
 )

@@ -247,7 +247,7 @@ def test_lookup_of_unknown_names_is_none(name: str) -> None:
 
 
 def test_kinds_table_facts() -> None:
-    assert len(KINDS) == 15
+    assert len(KINDS) == 16
     facts = {
         info.kind: (info.api_version, info.plural, info.namespaced, info.short_names)
         for info in KINDS
@@ -301,7 +301,7 @@ def test_decode_errors_are_typed() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["meta", "core_pod", "core", "apps", "storage", "kinds", "codec"],
+    ["meta", "core_pod", "core", "apps", "storage", "dns", "kinds", "codec"],
 )
 def test_package_exports_every_public_name_of_its_modules(module: str) -> None:
     mod = importlib.import_module(f"cp.api.{module}")

@@ -86,7 +86,7 @@ def _hourly(plane: ControlPlane) -> Hourly:
 async def test_open_close_memory_registers_ready_nodes() -> None:
     async with ControlPlane.open() as plane:
         assert plane.clock.now() == VIRTUAL_EPOCH
-        assert plane.log.revision == 3
+        assert plane.log.revision == 4  # three nodes and the default StorageClass
         nodes = (await plane.client.list("Node")).items
         assert [n.metadata.name for n in nodes if isinstance(n, Node)] == [
             "node-1",
@@ -101,7 +101,12 @@ async def test_open_close_memory_registers_ready_nodes() -> None:
             "kubelet/node-1",
             "kubelet/node-2",
             "kubelet/node-3",
+            "addon/default-storage-class",
         ]
+        standard = await plane.client.get("StorageClass", "standard")
+        assert _meta_of(standard).annotations == {
+            "storageclass.kubernetes.io/is-default-class": "true"
+        }
         assert plane.nodes == 3
         assert plane.profile is None
 
