@@ -3,7 +3,9 @@
     scheduler = Scheduler(client, informers, clock=clock, activity=activity, ids=ids)
     manager.add(scheduler.controller)      # actor "controller/scheduler"
 
-- `scheduler` — the controller: binding, `PodScheduled`, `Scheduled` / `FailedScheduling` events.
+- `scheduler` — the controller: binding (one `Client.bind` write), `PodScheduled`,
+  `Scheduled` / `FailedScheduling` events, the unschedulable set.
+- `cache` — pods counted per node and the least-loaded fitting node in O(log nodes).
 - `filters` — the pure filters, score and fit-error message.
 """
 

@@ -7,21 +7,29 @@ One reconcile looks at one pod (key `namespace/name`). A pod is pending when it 
 `spec.nodeName`, is not being deleted, and asks for the default scheduler (`schedulerName` ""
 or `default-scheduler`). For a pending pod (`scheduleOne`):
 
-- the nodes are filtered and the least-loaded fitting one picked (`filters.py`); the load of a
-  node is the number of non-terminated pods bound to it, kept here from informer events and
+- the least-loaded fitting node is picked (`filters.py`); the load of a node is the number of
+  non-terminated pods bound to it, kept in the `cache.LoadCache` from informer events and
   counted the moment a pod is bound (the scheduler cache's "assumed" pods), so one worker
-  picking pod after pod spreads them without waiting for the informer;
-- bound (`bind`): the `PodScheduled` condition is set True by `update_status`, then the pod is
-  updated with `spec.nodeName` (each a compare-and-swap; a Conflict is retried with backoff).
-  Upstream's Binding subresource does both in one write; the Client has no binding verb, so
-  this is two, condition first so that they never race with the kubelet's status writes.
-  Event `Normal Scheduled "Successfully assigned default/web-1 to node-1"`;
+  picking pod after pod spreads them without waiting for the informer. The pick costs
+  O(log nodes) and a failing attempt's fit error O(its reasons) (`cache.py`): the nodes are
+  filtered once per pod template (tolerations and nodeSelector) until a node event;
+- bound with one write, the pods/binding subresource (`Client.bind` with the pod's uid as
+  precondition, upstream's `DefaultBinder`): `spec.nodeName` and `PodScheduled` True together.
+  Event `Normal Scheduled "Successfully assigned default/web-1 to node-1"`. A Conflict (bound
+  meanwhile, being deleted, recreated) is retried with backoff and then finds nothing to do;
 - no node fits: `PodScheduled` False with reason `Unschedulable` and the fit error as message
-  (written when it changes), event `Warning FailedScheduling <message>`; the pod is retried when
-  a node is added, changed or removed, or a bound pod goes away, but not before its back-off
-  (1 s after the first failed attempt, doubling to 10 s) is over: upstream's unschedulable
-  queue moves pods back on those events through the back-off queue. Its 5-minute periodic flush
-  is not emulated (no periodic work).
+  (written when it changes), event `Warning FailedScheduling <message>`, and the pod is parked
+  in the unschedulable set (`unschedulablePods`), before any write, so no event falls between
+  the attempt and the parking. A cluster event that may make room or a fit (a node added,
+  removed, or changed in what the filters read: spec, labels, allocatable, the status of its
+  conditions; a bound pod gone or finished) moves every parked pod out
+  (`movePodsToActiveOrBackoffQueue`): into the queue at once when its back-off (1 s after the
+  first failed attempt, doubling to 10 s) is over, else when it ends. A moved pod is parked
+  again only by its next failed attempt, so each event costs O(parked pods) and the set stays
+  small. Upstream's 5-minute periodic flush is not emulated (no periodic work).
+
+Per pod event the handlers do O(1) work: a bound pod's update that changes neither its node nor
+whether it is terminated costs a few attribute reads.
 
 Volumes (issue 5): `_volume_reason` is the hook for the VolumeBinding plugin; it binds nothing
 and blocks nothing yet.
@@ -33,7 +41,8 @@ from typing import Final
 
 from msgspec.structs import replace
 
-from controllers.scheduler.filters import fit_error, pick_node
+from controllers.scheduler.cache import LoadCache
+from controllers.scheduler.filters import fit_error
 from cp.api.core import Node
 from cp.api.core_pod import Pod, PodCondition, PodStatus
 from cp.api.errors import NotFound
@@ -77,10 +86,6 @@ def _revision(obj: ApiStruct) -> int:
     return int(text) if text.isdigit() else 0
 
 
-def _phase(pod: Pod) -> str:
-    return pod.status.phase if pod.status is not None else ""
-
-
 def with_condition(status: PodStatus | None, condition: PodCondition) -> PodStatus:
     """`status` with `condition` set (replacing one of its type, in place; else appended).
     Its lastTransitionTime is kept when the status (True/False) does not change."""
@@ -112,6 +117,31 @@ def _same_condition(status: PodStatus | None, condition: PodCondition) -> bool:
     return False
 
 
+def _target(pod: Pod) -> str:
+    """The node `pod` counts on: its node while it is bound and not terminated, else ""."""
+    node = pod.spec.node_name
+    if node and pod.status is not None and pod.status.phase in _TERMINAL:
+        return ""
+    return node
+
+
+def _pending(pod: Pod) -> bool:
+    return (
+        not pod.spec.node_name
+        and pod.metadata.deletion_timestamp is None
+        and pod.spec.scheduler_name in ("", DEFAULT_SCHEDULER_NAME)
+    )
+
+
+def _schedules(node: Node) -> tuple[object, ...]:
+    """What the filters read of a node (upstream `nodeSchedulingPropertiesChange`): a change of
+    anything else (a heartbeat, an address) retries nobody."""
+    status = node.status
+    conditions = tuple((c.type, c.status) for c in status.conditions) if status else ()
+    allocatable = status.allocatable if status else {}
+    return (node.spec, node.metadata.labels, allocatable, conditions)
+
+
 class Scheduler:
     """The `Reconciler` of the scheduler, its handlers and its `Controller`."""
 
@@ -134,10 +164,11 @@ class Scheduler:
         )
         self._pods = informers.informer_for("Pod")
         self._nodes = informers.informer_for("Node")
-        self._bound: dict[Request, str] = {}  # non-terminated pods bound to a node
-        self._load: dict[str, int] = {}
-        # unschedulable pods: (failed attempts, clock time of the last one)
-        self._unschedulable: dict[Request, tuple[int, float]] = {}
+        self._cache = LoadCache()
+        # pending pods that failed: (failed attempts, clock time of the last one)
+        self._attempts: dict[Request, tuple[int, float]] = {}
+        # the unschedulable set: failed pods not moved out since (an ordered set)
+        self._parked: dict[Request, None] = {}
         self._node_names: list[str] | None = None  # sorted, rebuilt after node events
         self._pods.add_handler(
             Handlers(on_add=self._pod_added, on_update=self._pod_updated, on_delete=self._pod_gone)
@@ -156,79 +187,80 @@ class Scheduler:
 
     def load(self) -> dict[str, int]:
         """Non-terminated pods bound to each node (as this scheduler counts them)."""
-        return {name: count for name, count in sorted(self._load.items()) if count}
+        return {name: count for name, count in sorted(self._cache.load.items()) if count}
+
+    def unschedulable(self) -> list[Request]:
+        """The parked pods: failed, and not moved out by a cluster event since."""
+        return list(self._parked)
 
     # -- load accounting ----------------------------------------------------------------------
 
-    def _account(self, req: Request, node: str, cause: int = 0) -> None:
-        """Count `req` on `node` ("" for none), uncounting it where it was (which retries the
-        unschedulable pods, `cause` being the revision that freed the room)."""
-        before = self._bound.get(req, "")
-        if before == node:
-            return
-        if before:
-            self._load[before] -= 1
-            del self._bound[req]
-            self._retry_unschedulable(cause)  # room on `before` (NodeResourcesFit)
-        if node:
-            self._load[node] = self._load.get(node, 0) + 1
-            self._bound[req] = node
+    def _account(self, req: Request, node: str, cause: ApiStruct | None = None) -> None:
+        """Count `req` on `node` ("" for none), uncounting it where it was: room there moves
+        the parked pods (NodeResourcesFit), `cause` being the object whose event freed it."""
+        if self._cache.count(req, node) and self._parked:
+            self._move_parked(_revision(cause) if cause is not None else 0)
+
+    def _forget(self, req: Request) -> None:
+        """`req` is no longer pending: no back-off, not parked."""
+        if self._attempts:
+            self._attempts.pop(req, None)
+            self._parked.pop(req, None)
 
     # -- event handlers -----------------------------------------------------------------------
 
-    @staticmethod
-    def _pending(pod: Pod) -> bool:
-        return (
-            not pod.spec.node_name
-            and pod.metadata.deletion_timestamp is None
-            and pod.spec.scheduler_name in ("", DEFAULT_SCHEDULER_NAME)
-        )
-
-    def _observe(self, pod: Pod) -> Request:
-        req = Request(pod.metadata.namespace, pod.metadata.name)
-        active = pod.spec.node_name and _phase(pod) not in _TERMINAL
-        self._account(req, pod.spec.node_name if active else "", _revision(pod))
-        return req
-
     def _pod_added(self, obj: ApiStruct) -> None:
-        if isinstance(obj, Pod):
-            req = self._observe(obj)
-            if self._pending(obj):
-                self._controller.enqueue(req, cause=_revision(obj))
+        if not isinstance(obj, Pod):
+            return
+        req = Request(obj.metadata.namespace, obj.metadata.name)
+        target = _target(obj)
+        if target or self._cache.node_of(req):
+            self._account(req, target, obj)
+        if _pending(obj):
+            self._controller.enqueue(req, cause=_revision(obj))
 
     def _pod_updated(self, old: ApiStruct, new: ApiStruct) -> None:
         if not isinstance(new, Pod) or not isinstance(old, Pod):
             return
-        req = self._observe(new)
-        if not self._pending(new):
-            self._unschedulable.pop(req, None)
+        target = _target(new)
+        pending = _pending(new)
+        if target == _target(old) and not pending and not _pending(old):
+            return  # counted where it was (the hot path: the kubelet's status writes)
+        req = Request(new.metadata.namespace, new.metadata.name)
+        self._account(req, target, new)
+        if not pending:
+            self._forget(req)
         elif old.spec != new.spec or old.metadata.uid != new.metadata.uid:
+            self._parked.pop(req, None)
             self._controller.enqueue(req, cause=_revision(new))
 
     def _pod_gone(self, deleted: Deleted) -> None:
         meta = meta_of(deleted.obj)
         req = Request(meta.namespace, meta.name)
-        self._unschedulable.pop(req, None)
-        self._account(req, "", _revision(deleted.obj))
+        self._forget(req)
+        self._account(req, "", deleted.obj)
 
     def _node_updated(self, old: ApiStruct, new: ApiStruct) -> None:
         if not isinstance(old, Node) or not isinstance(new, Node):
             return
-        before = (old.spec, old.metadata.labels, old.status and old.status.conditions)
-        after = (new.spec, new.metadata.labels, new.status and new.status.conditions)
-        if before != after:
+        if _schedules(old) != _schedules(new):
             self._node_event(new)
 
     def _node_event(self, node: ApiStruct) -> None:
-        """A node came, went or changed: rebuild the node list, retry unschedulable pods."""
+        """A node came, went or changed: forget the fits, move the parked pods."""
         self._node_names = None
-        self._retry_unschedulable(_revision(node))
+        self._cache.invalidate()
+        self._move_parked(_revision(node))
 
-    def _retry_unschedulable(self, cause: int) -> None:
-        """Move the unschedulable pods back: at once when their back-off is over, else when it
-        ends (upstream `movePodsToActiveOrBackoffQueue`)."""
+    def _move_parked(self, cause: int) -> None:
+        """Move every parked pod out: into the queue at once when its back-off is over, else
+        when it ends (upstream `movePodsToActiveOrBackoffQueue`)."""
+        if not self._parked:
+            return
+        parked, self._parked = self._parked, {}
         now = self._clock.now()
-        for req, (attempts, last) in self._unschedulable.items():
+        for req in parked:
+            attempts, last = self._attempts.get(req, (0, now))
             delay = last + pod_backoff(attempts) - now
             if delay <= 0:
                 self._controller.enqueue(req, cause=cause)
@@ -251,53 +283,46 @@ class Scheduler:
 
     async def reconcile(self, req: Request) -> Result:
         cached = self._pods.indexer.get(req.namespace, req.name)
-        if not isinstance(cached, Pod) or not self._pending(cached):
-            self._unschedulable.pop(req, None)
+        if not isinstance(cached, Pod) or not _pending(cached):
+            self._forget(req)
             return Result()
         pod = cached
-        nodes = self._nodes_sorted()
         blocked = self._volume_reason(pod)
         if blocked is not None:
             await self._unschedulable_pod(req, pod, blocked)
             return Result()
-        node, reasons = pick_node(pod, nodes, self._load)
+        node = self._cache.pick(pod, self._nodes_sorted)
         if node is None:
-            await self._unschedulable_pod(req, pod, fit_error(len(nodes), reasons))
+            count, reasons = self._cache.reasons(pod, self._nodes_sorted)
+            await self._unschedulable_pod(req, pod, fit_error(count, reasons))
             return Result()
-        await self._bind(req, pod, node.metadata.name)
+        await self._bind(req, pod, node)
         return Result()
 
     async def _bind(self, req: Request, pod: Pod, node: str) -> None:
-        """PodScheduled True, then spec.nodeName (each a CAS); count the pod on `node` at once.
-
-        The condition goes first: until the pod is bound no kubelet writes its status, so the
-        two writes never race with the kubelet's first status write."""
-        now = rfc3339(self._clock.now())
-        scheduled = PodCondition(type="PodScheduled", status="True", last_transition_time=now)
+        """One binding write (uid precondition); count the pod on `node` at once."""
+        meta = pod.metadata
         try:
-            if not _same_condition(pod.status, scheduled):
-                pod = await self._client.update_status(
-                    replace(pod, status=with_condition(pod.status, scheduled))
-                )
-            bound = await self._client.update(replace(pod, spec=replace(pod.spec, node_name=node)))
+            bound = await self._client.bind(meta.name, node, meta.namespace, uid=meta.uid)
         except NotFound:
             return
-        self._unschedulable.pop(req, None)
+        self._forget(req)
         self._account(req, node)
-        namespace = pod.metadata.namespace
-        message = f"Successfully assigned {namespace}/{pod.metadata.name} to {node}"
+        message = f"Successfully assigned {meta.namespace}/{meta.name} to {node}"
         await self._recorder.event(bound, "Normal", "Scheduled", message)
 
     async def _unschedulable_pod(self, req: Request, pod: Pod, message: str) -> None:
-        """PodScheduled False (Unschedulable) when it changes; FailedScheduling each attempt."""
-        attempts = self._unschedulable.get(req, (0, 0.0))[0] + 1
-        self._unschedulable[req] = (attempts, self._clock.now())
-        now = rfc3339(self._clock.now())
+        """Parked (before any write); PodScheduled False (Unschedulable) when it changes;
+        FailedScheduling each attempt."""
+        now = self._clock.now()
+        attempts = self._attempts.get(req, (0, 0.0))[0] + 1
+        self._attempts[req] = (attempts, now)
+        self._parked[req] = None
         condition = PodCondition(
             type="PodScheduled",
             status="False",
             last_probe_time=None,
-            last_transition_time=now,
+            last_transition_time=rfc3339(now),
             reason="Unschedulable",
             message=message,
         )

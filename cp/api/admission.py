@@ -13,12 +13,16 @@
   `deletionGracePeriodSeconds` and stays until a delete with grace period 0 (the kubelet's, once
   its containers stopped); an unscheduled or finished pod goes at once (written with grace 0,
   then removed, as upstream).
+- `bind_pod`: the Binding subresource (`BindingREST.setPodNodeAndMetadata` and `assignPod` in
+  pkg/registry/core/pod/storage/storage.go): the pod as one write binds it, or the API error
+  upstream answers with.
 
 Pure functions of `cp.api` objects: no I/O.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -27,9 +31,9 @@ from msgspec.structs import replace
 
 from cp.api.apps import DaemonSet, Deployment, ReplicaSet, StatefulSet
 from cp.api.core import PersistentVolumeClaim
-from cp.api.core_pod import Pod
+from cp.api.core_pod import Pod, PodCondition, PodStatus
 from cp.api.defaults import apply_defaults
-from cp.api.errors import BadRequest, Conflict, FieldError, Invalid
+from cp.api.errors import BadRequest, Conflict, FieldError, FieldErrorType, Invalid
 from cp.api.kinds import KindInfo
 from cp.api.meta import ApiStruct, ObjectMeta
 from cp.api.times import parse_rfc3339, rfc3339
@@ -42,6 +46,7 @@ __all__ = [
     "PROPAGATION_POLICIES",
     "DeletePlan",
     "admit",
+    "bind_pod",
     "check_delete_options",
     "deletes_on_update",
     "gc_finalizers",
@@ -282,3 +287,89 @@ def _pvc_update_errors(new: PersistentVolumeClaim, old: PersistentVolumeClaim) -
             requests.pop("storage", None)
         new_spec = replace(new_spec, resources=replace(new_spec.resources, requests=requests))
     return [] if new_spec == old_spec else [forbidden("spec", _PVC_FORBIDDEN)]
+
+
+def _precondition_failed(pod: Pod, what: str, expected: str, actual: str) -> Conflict:
+    """A failed storage precondition as `storeerr.InterpretUpdateError` words it: the
+    `storage.Preconditions.Check` message inside etcd3's `StorageError` (invalid object)."""
+    meta = pod.metadata
+    key = f"/registry/pods/{meta.namespace}/{meta.name}"
+    why = (
+        f"StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, "
+        f"AdditionalErrorMsg: Precondition failed: {what} in precondition: {expected}, "
+        f"{what} in object meta: {actual}"
+    )
+    return Conflict.of("pods", "", meta.name, why)
+
+
+def bind_pod(
+    pod: Pod,
+    node_name: str,
+    *,
+    now: float,
+    uid: str | None = None,
+    resource_version: str | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> Pod:
+    """The stored `pod` (its resourceVersion that of the store) bound to `node_name` by a
+    Binding at clock time `now`: the new pod to write, its resourceVersion cleared.
+
+    As upstream's `BindingREST.Create` / `assignPod` / `setPodNodeAndMetadata`, in one update:
+    `spec.nodeName` set, the binding's annotations merged into the pod's, and the `PodScheduled`
+    condition set True by `podutil.UpdatePodCondition` (the condition replaced whole: no reason,
+    message or lastProbeTime; lastTransitionTime `now`, kept when it was already True). Nothing
+    else changes (the write bypasses the pod strategy: no validation, no generation bump).
+
+    Errors, checked in upstream's order:
+    - an empty `node_name`: Invalid `Binding "<pod>" is invalid: target.name: Required value`
+      (`ValidatePodBinding`; upstream returns the bare field error list, a 500);
+    - `uid` / `resource_version` given and not the pod's (the binding's metadata.uid and
+      resourceVersion, storage preconditions): Conflict on `pods` with the etcd3 storage message
+      `... Precondition failed: UID in precondition: <uid>, UID in object meta: <uid>`;
+    - the pod being deleted: Conflict on `pods/binding`,
+      `pod <name> is being deleted, cannot be assigned to a host`;
+    - the pod already bound: Conflict on `pods/binding`,
+      `pod <name> is already assigned to node "<node>"` (also when it is that node).
+    A missing pod is the caller's NotFound (`pods "<name>" not found`).
+    """
+    meta = pod.metadata
+    if not node_name:
+        error = FieldError(FieldErrorType.REQUIRED, "target.name")
+        raise Invalid.of("Binding", "", meta.name, [error])
+    if uid and uid != meta.uid:
+        raise _precondition_failed(pod, "UID", uid, meta.uid)
+    if resource_version and resource_version != meta.resource_version:
+        raise _precondition_failed(pod, "ResourceVersion", resource_version, meta.resource_version)
+    if meta.deletion_timestamp is not None:
+        why = f"pod {meta.name} is being deleted, cannot be assigned to a host"
+        raise Conflict.of("pods/binding", "", meta.name, why)
+    if pod.spec.node_name:
+        node = msgspec.json.encode(pod.spec.node_name).decode()  # Go's %q
+        why = f"pod {meta.name} is already assigned to node {node}"
+        raise Conflict.of("pods/binding", "", meta.name, why)
+    merged = {**meta.annotations, **annotations} if annotations else meta.annotations
+    scheduled = _scheduled_condition(pod.status, rfc3339(now))
+    status = pod.status if pod.status is not None else PodStatus(phase="Pending")
+    conditions = list(status.conditions)
+    at = next((i for i, c in enumerate(conditions) if c.type == "PodScheduled"), None)
+    if at is None:
+        conditions.append(scheduled)
+    else:  # the first of the type, as `GetPodCondition`
+        conditions[at] = scheduled
+    return replace(
+        pod,
+        metadata=replace(meta, annotations=merged, resource_version=""),
+        spec=replace(pod.spec, node_name=node_name),
+        status=replace(status, conditions=tuple(conditions)),
+    )
+
+
+def _scheduled_condition(status: PodStatus | None, now: str) -> PodCondition:
+    """`UpdatePodCondition` of `{type: PodScheduled, status: True}`: lastTransitionTime now,
+    or the old one when the condition was already True."""
+    for old in status.conditions if status is not None else ():
+        if old.type == "PodScheduled" and old.status == "True":
+            return PodCondition(
+                type="PodScheduled", status="True", last_transition_time=old.last_transition_time
+            )
+    return PodCondition(type="PodScheduled", status="True", last_transition_time=now)

@@ -20,6 +20,9 @@ Semantics, as upstream's generic registry (`k8s.io/apiserver/pkg/registry/generi
   writes nothing. Removing the last finalizer of an object being deleted deletes it; no
   finalizer may be added to it.
 - update_status: only `status` is taken from the request (not validated: no status rules).
+- bind: the pods' Binding subresource, one compare-and-swap of the pod that sets
+  `spec.nodeName`, the binding's annotations and `PodScheduled` True
+  (`cp.api.admission.bind_pod`); its errors are upstream's.
 - delete: the propagation policy sets the garbage collector's finalizers as the registry's
   ``deletionFinalizersForGarbageCollection`` does: Orphan adds `orphan`, Foreground adds
   `foregroundDeletion`, Background (the default) removes both. An object left with finalizers
@@ -32,7 +35,7 @@ Semantics, as upstream's generic registry (`k8s.io/apiserver/pkg/registry/generi
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
 import msgspec
@@ -44,11 +47,13 @@ from cp.api.admission import (
     ORPHAN_FINALIZER,
     PROPAGATION_POLICIES,
     admit,
+    bind_pod,
     check_delete_options,
     deletes_on_update,
     plan_delete,
 )
 from cp.api.codec import CODEC, ManifestError
+from cp.api.core_pod import Pod
 from cp.api.defaults import apply_defaults
 from cp.api.errors import (
     AlreadyExists,
@@ -279,6 +284,43 @@ class ApiServer:
         if not _has(type(obj), "status"):
             raise NotSupported(f"{type(obj).__name__} has no status subresource")
         return await self._update(obj, actor, cause, status=True)
+
+    async def bind(
+        self,
+        name: str,
+        node_name: str,
+        namespace: str | None = None,
+        *,
+        uid: str | None = None,
+        resource_version: str | None = None,
+        annotations: Mapping[str, str] | None = None,
+        actor: str = "user",
+        cause: int = 0,
+    ) -> Pod:
+        """Bind the pod to `node_name` in one write (the Binding subresource, upstream
+        `BindingREST.Create`); returns the pod as stored. `uid` and `resource_version` are
+        preconditions. NotFound when the pod is missing; the other errors are
+        `cp.api.admission.bind_pod`'s. A write lost to a concurrent one is retried on the new
+        state (`GuaranteedUpdate`), which then meets the preconditions and checks again."""
+        info = self._info("Pod")
+        key = key_of(info, self._namespace(info, namespace), name)
+        for _ in range(_RETRIES):
+            current, revision = await self._current(info, key, name)
+            if not isinstance(current, Pod):  # pragma: no cover - the key holds pods
+                raise BadRequest(f"{type(current).__name__} is not a Pod")
+            bound = bind_pod(
+                current,
+                node_name,
+                now=self._clock_now(),
+                uid=uid,
+                resource_version=resource_version,
+                annotations=annotations,
+            )
+            try:
+                return await self._put(info, key, bound, current, revision, actor, cause)
+            except Conflict:
+                continue
+        raise Conflict.of(info.plural, info.group, name)
 
     async def _update(self, obj: _T, actor: str, cause: int, *, status: bool) -> _T:
         info = self._info_of(obj)

@@ -21,19 +21,21 @@ writes. The fake keeps the apiserver's observable rules so controllers meet the 
   already set), deletionGracePeriodSeconds 0 and generation + 1 (the first time) and stays,
   otherwise it is removed. Removing the last finalizer of an object being deleted (update or
   patch) deletes it. Nothing here acts on the finalizers (that is the garbage collector's job);
-- patch applies exactly as `InProcessClient.patch` (`cp.client.protocol.apply_patch`).
+- patch applies exactly as `InProcessClient.patch` (`cp.client.protocol.apply_patch`);
+- bind is the server's (`cp.api.admission.bind_pod`: one write, its preconditions and errors).
 
 `actions` is every call in order as `Action(verb, kind, namespace, name, obj)`; `writes()` drops
-get, list and watch. `obj` is the object sent (create, update, update_status), the parsed patch
-(patch), or None. Actions also carry the `actor` and `cause` current at the call, which do not
-take part in equality (compare them explicitly when a test is about causality).
+get, list and watch. `obj` is the object sent (create, update, update_status), the patch body
+(patch), the node name (bind), or None. Actions also carry the `actor` and `cause` current at
+the call, which do not take part in equality (compare them explicitly when a test is about
+causality).
 Listing as of a past revision (`at`) is NotSupported.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar
@@ -48,10 +50,12 @@ from cp.api.admission import (
     ORPHAN_FINALIZER,
     PROPAGATION_POLICIES,
     admit,
+    bind_pod,
     check_delete_options,
     deletes_on_update,
     plan_delete,
 )
+from cp.api.core_pod import Pod
 from cp.api.defaults import apply_defaults
 from cp.api.errors import (
     AlreadyExists,
@@ -451,6 +455,34 @@ class FakeClient:
         current = self._current(info, ns, name)
         patched, _ = apply_patch(info, current, parsed, patch_type)
         return self._store_update(info, ns, patched, status=False)
+
+    async def bind(
+        self,
+        name: str,
+        node_name: str,
+        namespace: str | None = None,
+        *,
+        uid: str | None = None,
+        resource_version: str | None = None,
+        annotations: Mapping[str, str] | None = None,
+    ) -> Pod:
+        info = self._info("Pod")
+        ns = self._namespace(info, namespace)
+        self._record("bind", info, ns, name, node_name)
+        current = self._current(info, ns, name)
+        assert isinstance(current, Pod)
+        bound = bind_pod(
+            current,
+            node_name,
+            now=self._clock_now(),
+            uid=uid,
+            resource_version=resource_version,
+            annotations=annotations,
+        )
+        stored = self._next(bound)
+        self._objects[(info.kind, ns, name)] = stored
+        self._emit(info, ns, "MODIFIED", stored)
+        return stored
 
     async def delete(
         self,

@@ -9,8 +9,10 @@ times, unless the patch itself set metadata.resourceVersion (then it is a real p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from cp.api.core_pod import Pod
 from cp.api.errors import Conflict, NotFound
 from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct
@@ -99,6 +101,27 @@ class InProcessClient:
                 if explicit or attempt + 1 == PATCH_RETRIES:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def bind(
+        self,
+        name: str,
+        node_name: str,
+        namespace: str | None = None,
+        *,
+        uid: str | None = None,
+        resource_version: str | None = None,
+        annotations: Mapping[str, str] | None = None,
+    ) -> Pod:
+        return await self._server.bind(
+            name,
+            node_name,
+            namespace,
+            uid=uid,
+            resource_version=resource_version,
+            annotations=annotations,
+            actor=current_actor(),
+            cause=current_cause(),
+        )
 
     async def delete(
         self,

@@ -20,6 +20,7 @@ from typing import Literal, Protocol, TypeVar
 import msgspec
 
 from cp.api.codec import CODEC, ManifestError
+from cp.api.core_pod import Pod
 from cp.api.errors import BadRequest, NotSupported
 from cp.api.kinds import KindInfo
 from cp.api.meta import ApiStruct
@@ -131,6 +132,24 @@ class Client(Protocol):
         current object and store it; returns the stored object. Not a compare-and-swap unless
         the patch sets metadata.resourceVersion. NotFound if missing; BadRequest for a patch that
         does not apply or yields unknown fields."""
+        ...
+
+    async def bind(
+        self,
+        name: str,
+        node_name: str,
+        namespace: str | None = None,
+        *,
+        uid: str | None = None,
+        resource_version: str | None = None,
+        annotations: Mapping[str, str] | None = None,
+    ) -> Pod:
+        """Bind the pod `name` to `node_name` (the pods/binding subresource, as the scheduler's
+        `DefaultBinder`): one write setting `spec.nodeName`, merging `annotations` into the pod's
+        and setting its `PodScheduled` condition True; returns the pod as stored. `uid` and
+        `resource_version` are preconditions (Conflict when the stored pod differs). NotFound
+        when missing; Conflict when the pod is already bound (`pod web is already assigned to
+        node "node-1"`) or being deleted. See `cp.api.admission.bind_pod`."""
         ...
 
     async def delete(

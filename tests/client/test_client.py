@@ -24,6 +24,7 @@ from cp.api import (
     LabelSelector,
     NotFound,
     ObjectMeta,
+    Pod,
     PodSpec,
     PodTemplateSpec,
 )
@@ -184,6 +185,26 @@ async def test_writes_record_actor_and_cause(client: InProcessClient, log: store
         (4, "PUT", "kubelet/node-1", 3),
         (5, "DELETE", "controller/garbage-collector", 4),
     ]
+
+
+async def test_bind_is_one_write_recording_actor_and_cause(
+    client: InProcessClient, log: store.EventLog
+) -> None:
+    created = await client.create(
+        Pod(
+            metadata=ObjectMeta(name="web"),
+            spec=PodSpec(containers=(Container(name="app", image="nginx"),)),
+        )
+    )
+    with acting_as("controller/scheduler", cause=1):
+        bound = await client.bind("web", "node-1", uid=created.metadata.uid)
+    assert bound.spec.node_name == "node-1"
+    assert bound.metadata.resource_version == "2"
+    assert [(e.revision, e.type, e.actor, e.cause) for e in await events(log)] == [
+        (1, "PUT", "user", 0),
+        (2, "PUT", "controller/scheduler", 1),
+    ]
+    assert await client.get("Pod", "web") == bound
 
 
 async def test_watch_sees_writes_after_the_list(client: InProcessClient) -> None:

@@ -20,6 +20,7 @@ from cp.api import (
     LabelSelector,
     NotFound,
     ObjectMeta,
+    Pod,
     PodSpec,
     PodTemplateSpec,
 )
@@ -71,6 +72,14 @@ def summary(obj: object) -> object:
             spec.template.spec.restart_policy,
             spec.template.spec.dns_policy,
             spec.template.spec.containers[0].image,
+        )
+    if isinstance(obj, Pod):
+        status = obj.status
+        fields["pod"] = (
+            obj.spec.node_name,
+            dict(meta.annotations),
+            status.phase if status else None,
+            status.conditions if status else (),
         )
     return fields
 
@@ -124,6 +133,18 @@ def patch_finalizers(kind: str, name: str, finalizers: list[str]) -> Step:
         return await client.patch(kind, name, {"metadata": {"finalizers": finalizers}}, "merge")
 
     return step
+
+
+def bind(name: str, node: str, **annotations: str) -> Step:
+    async def step(client: Client) -> object:
+        return await client.bind(name, node, annotations=annotations)
+
+    return step
+
+
+def a_pod(finalizers: tuple[str, ...] = ()) -> Pod:
+    meta = ObjectMeta(name="p", annotations={"a": "1"}, finalizers=finalizers)
+    return Pod(metadata=meta, spec=PodSpec(containers=(Container(name="c", image="nginx"),)))
 
 
 def with_finalizers(*finalizers: str) -> Callable[[ApiStruct], ApiStruct]:
@@ -239,6 +260,21 @@ CASES: dict[str, tuple[list[Step], str, str]] = {
         "Deployment",
         "web",
     ),
+    "bind a pod, then again": (
+        [create(a_pod()), bind("p", "node-1", b="2"), bind("p", "node-2")],
+        "Pod",
+        "p",
+    ),
+    "bind a missing pod, or to no node": (
+        [bind("p", "node-1"), create(a_pod()), bind("p", "")],
+        "Pod",
+        "p",
+    ),
+    "bind a pod being deleted": (
+        [create(a_pod(("example.com/keep",))), delete("Pod", "p"), bind("p", "node-1")],
+        "Pod",
+        "p",
+    ),
 }
 
 
@@ -288,3 +324,14 @@ async def test_the_created_object_comes_back_defaulted() -> None:
 
 def test_finalizer_names_are_the_servers() -> None:
     assert (FINALIZER_FOREGROUND, FINALIZER_ORPHAN) == (FOREGROUND_FINALIZER, ORPHAN_FINALIZER)
+
+
+async def test_the_binding_cases_bind_and_refuse() -> None:
+    """Guard against binding cases that agree only because nothing happens."""
+    async with store.open_log("memory://") as log:
+        real = InProcessClient(ApiServer(log, clock_now=lambda: NOW, ids=counter_ids()))
+        seen = await run(real, CASES["bind a pod, then again"][0], "Pod", "p")
+    assert seen[2][0] == "ok"  # type: ignore[index]
+    assert seen[2][1]["pod"][:2] == ("node-1", {"a": "1", "b": "2"})  # type: ignore[index]
+    assert seen[4][:2] == ("error", "Conflict")  # type: ignore[index]
+    assert seen[5] == seen[3]  # the refused binding wrote nothing

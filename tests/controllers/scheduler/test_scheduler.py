@@ -9,11 +9,12 @@ import pytest
 from msgspec.structs import replace
 
 from controllers.scheduler import SCHEDULER_NAME, Scheduler, pod_backoff
-from cp.api.core import Event
+from cp.api.core import Event, Node
 from cp.api.core_pod import Pod, PodCondition
 from cp.api.meta import ApiStruct
 from cp.api.times import rfc3339
 from cp.client import FakeClient, acting_as
+from cp.client.fake import Action
 from cp.informer import SharedInformerFactory, WatchContext
 from cp.runtime import Activity, Request, Result, SeededIds, VirtualClock
 from tests.controllers.kubelet.harness import T0, cluster, make_node, make_pod
@@ -84,15 +85,18 @@ def scheduled(pod: Pod) -> PodCondition:
 ACTOR = "controller/scheduler"
 
 
-async def test_binding_writes_the_condition_then_the_node_then_an_event() -> None:
+async def test_binding_is_one_write_then_an_event() -> None:
     h = Harness(make_node(1), make_node(2), make_pod("web"))
     assert h.scheduler.controller.actor == f"controller/{SCHEDULER_NAME}" == ACTOR
-    writes = await h.reconcile("web")
-    assert [(verb, kind, actor) for verb, kind, _, actor in writes] == [
-        ("update_status", "Pod", ACTOR),
-        ("update", "Pod", ACTOR),
+    h.client.clear_actions()
+    with acting_as(h.scheduler.controller.actor, cause=1):
+        await h.scheduler.reconcile(Request("default", "web"))
+    assert h.client.writes()[0] == Action("bind", "Pod", "default", "web", "node-1")
+    assert [(a.verb, a.kind, a.actor) for a in h.client.writes()] == [
+        ("bind", "Pod", ACTOR),
         ("create", "Event", ACTOR),
     ]
+    h.sync()
     pod = await h.pod("web")
     assert pod.spec.node_name == "node-1"
     assert (scheduled(pod).status, scheduled(pod).last_transition_time) == ("True", rfc3339(T0))
@@ -210,3 +214,65 @@ async def test_a_node_event_during_the_back_off_retries_when_it_ends() -> None:
         pod = await c.pod("db")
     assert pod.spec.node_name == "node-2"
     assert scheduled(pod).last_transition_time == rfc3339(T0 + 1)  # 1 s after the failure
+
+
+# -- the unschedulable set ----------------------------------------------------------------------
+
+
+def _with_node_status(node: Node, **changes: object) -> Node:
+    assert node.status is not None
+    return replace(node, status=replace(node.status, **changes))
+
+
+async def test_failed_pods_are_parked_and_moved_once_by_a_cluster_event() -> None:
+    pods = [make_pod(f"db-{i}", node_selector={"disk": "ssd"}) for i in range(3)]
+    h = Harness(make_node(1), *pods)
+    for i in range(3):
+        await h.reconcile(f"db-{i}")
+    queue = h.scheduler.controller.queue
+    assert [r.name for r in h.scheduler.unschedulable()] == ["db-0", "db-1", "db-2"]
+    assert queue.waiting == 0  # (the adds queued them; nothing more)
+    # a heartbeat (a condition's timestamps, an address) changes nothing the filters read
+    node = await h.client.get("Node", "node-1")
+    assert isinstance(node, Node)
+    assert node.status is not None
+    beat = replace(node.status.conditions[0], last_heartbeat_time=rfc3339(T0 + 1))
+    h.client.add(_with_node_status(node, conditions=(beat,)))
+    h.sync()
+    assert len(h.scheduler.unschedulable()) == 3
+    # a label is: every parked pod moves out, into the back-off (the clock has not moved)
+    h.client.add(replace(node, metadata=replace(node.metadata, labels={"disk": "ssd"})))
+    h.sync()
+    assert h.scheduler.unschedulable() == []
+    assert queue.waiting == 3
+    h.client.add(replace(node, metadata=replace(node.metadata, labels={"disk": "hdd"})))
+    h.sync()  # moved already: a second event finds nothing parked
+    assert queue.waiting == 3
+
+
+async def test_a_bound_pod_leaves_the_unschedulable_set() -> None:
+    h = Harness(make_node(1), make_pod("db", node_selector={"disk": "ssd"}))
+    await h.reconcile("db")
+    assert [r.name for r in h.scheduler.unschedulable()] == ["db"]
+    bound = await h.pod("db")
+    h.client.add(replace(bound, spec=replace(bound.spec, node_name="node-1")))  # someone else
+    h.sync()
+    assert h.scheduler.unschedulable() == []
+    assert h.scheduler.load() == {"node-1": 1}
+
+
+async def test_more_room_on_a_node_retries_a_full_cluster() -> None:
+    small = _with_node_status(make_node(1), allocatable={"pods": "1"})
+    async with cluster([small]) as c:
+        for i in range(2):
+            await c.client.create(make_pod(f"web-{i}"))
+        await c.run_until(10)
+        cond = scheduled(await c.pod("web-1"))
+        assert (cond.status, cond.message) == ("False", "0/1 nodes are available: 1 Too many pods.")
+        node = await c.client.get("Node", "node-1")
+        assert isinstance(node, Node)
+        await c.client.update_status(_with_node_status(node, allocatable={"pods": "2"}))
+        await c.run_until(20)
+        pod = await c.pod("web-1")
+    assert pod.spec.node_name == "node-1"
+    assert scheduled(pod).status == "True"
