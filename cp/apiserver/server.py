@@ -71,6 +71,7 @@ from cp.api.fields import FieldSelector
 from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct, ObjectMeta
 from cp.api.selectors import Selector
+from cp.apiserver.clusterip import ClusterIPAllocator
 from cp.apiserver.keys import generate_name, key_of, prefix_of, rfc3339, store_errors
 from cp.apiserver.watch import ApiWatch, parse_resource_version
 
@@ -121,7 +122,7 @@ class ApiServer:
     id (uids, and the seed of generated names): both injected so runs are reproducible.
     """
 
-    __slots__ = ("_by_cls", "_clock_now", "_ids", "_log")
+    __slots__ = ("_by_cls", "_clock_now", "_ids", "_ips", "_ips_rebuilt", "_log")
 
     def __init__(
         self, log: store.EventLog, *, clock_now: Callable[[], float], ids: Callable[[], str]
@@ -130,6 +131,17 @@ class ApiServer:
         self._clock_now = clock_now
         self._ids = ids
         self._by_cls: dict[type[ApiStruct], KindInfo] = {info.cls: info for info in KINDS}
+        self._ips = ClusterIPAllocator()
+        self._ips_rebuilt = False
+
+    async def _cluster_ips(self) -> ClusterIPAllocator:
+        """The ClusterIP allocator, rebuilt from the stored Services on first use."""
+        if not self._ips_rebuilt:
+            items, _ = await self.list("Service")
+            if not self._ips_rebuilt:  # a concurrent first call may have rebuilt meanwhile
+                self._ips.rebuild_from(items)
+                self._ips_rebuilt = True
+        return self._ips
 
     @property
     def log(self) -> store.EventLog:
@@ -205,14 +217,19 @@ class ApiServer:
         for attempt in range(attempts):
             name = meta.name or generate_name(meta.generate_name, f"{meta.uid}/{attempt}")
             new = admit(info, replace(obj, metadata=replace(meta, name=name)))
+            ips = await self._cluster_ips() if info.kind == "Service" else None
+            if ips is not None:
+                new = ips.on_create(new)
             key = key_of(info, meta.namespace, name)
             try:
                 with store_errors(info, name):
                     revision = await self._log.create(
                         key, CODEC.encode(new), actor=actor, cause=cause, time=now
                     )
-            except AlreadyExists:
-                if attempt + 1 == attempts:
+            except BaseException as exc:
+                if ips is not None:
+                    ips.on_removed(new)  # the write failed: give the address back
+                if not isinstance(exc, AlreadyExists) or attempt + 1 == attempts:
                     raise
                 continue
             return _with_rv(new, revision)
@@ -337,11 +354,24 @@ class ApiServer:
                 merged = _merge_status(obj, current)
             else:
                 merged = admit(info, _merge_spec(info, apply_defaults(obj), current), current)
+            ips = await self._cluster_ips() if info.kind == "Service" and not status else None
+            if ips is not None:
+                merged = ips.on_update(current, merged)
             try:
-                return await self._put(info, key, merged, current, revision, actor, cause)
-            except Conflict:
-                if expected is not None:
-                    raise
+                stored = await self._put(info, key, merged, current, revision, actor, cause)
+            except BaseException as exc:
+                if ips is not None:
+                    ips.on_written(current)  # the write failed: what is stored stands
+                if isinstance(exc, Conflict) and expected is None:
+                    continue
+                raise
+            if ips is not None:
+                if deletes_on_update(_meta(current), _meta(merged)):  # _put removed it
+                    ips.on_removed(current)
+                    ips.on_removed(stored)
+                else:
+                    ips.on_written(stored)
+            return stored
         raise Conflict.of(info.plural, info.group, meta.name)
 
     async def _put(
@@ -437,6 +467,8 @@ class ApiServer:
             deleted = await self._log.delete(
                 key, expected=written, actor=actor, cause=cause, time=now
             )
+        if info.kind == "Service":
+            (await self._cluster_ips()).on_removed(current)
         return _with_rv(obj, deleted)
 
 

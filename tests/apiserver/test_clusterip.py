@@ -274,7 +274,7 @@ def test_never_a_duplicate_released_reusable_rebuild_equals_state(
     assert len(got) == 14
 
 
-# -- through the plane (skipped until `ApiServer` calls the allocator) ------------------------
+# -- through the plane --------------------------------------------------------------------------
 
 _SVC = """
 apiVersion: v1
@@ -301,8 +301,7 @@ async def test_plane_allocates_keeps_refuses_and_rebuilds_on_restart(tmp_path: P
         (web,) = await plane.apply(_SVC)
         assert isinstance(web, Service)
         ip = web.spec.cluster_ip
-    if not ip:  # skipped outside the plane: its task group would wrap the Skipped
-        pytest.skip("the API server does not allocate ClusterIPs yet")
+    assert ip, "the API server allocated no ClusterIP"
     async with ControlPlane.open(store=url, nodes=0) as plane:
         assert ipaddress.ip_address(ip) in ipaddress.ip_network("10.96.0.0/12")
         (relabelled,) = await plane.apply(_SVC.replace("name: web", "name: web\n  labels: {x: y}"))
