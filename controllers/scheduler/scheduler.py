@@ -31,8 +31,11 @@ or `default-scheduler`). For a pending pod (`scheduleOne`):
 Per pod event the handlers do O(1) work: a bound pod's update that changes neither its node nor
 whether it is terminated costs a few attribute reads.
 
-Volumes (issue 5): `_volume_reason` is the hook for the VolumeBinding plugin; it binds nothing
-and blocks nothing yet.
+Volumes (the VolumeBinding plugin's PreFilter): a pod whose PersistentVolumeClaims are missing,
+being deleted, or unbound with an Immediate class stays Pending (`claims_bound` of
+`controllers.volume`, as upstream's plugin uses the volume binder's library); a claim or class
+event moves the parked pods. WaitForFirstConsumer claims do not block: the binder provisions
+them once the pod is on a node.
 """
 
 from __future__ import annotations
@@ -43,10 +46,12 @@ from msgspec.structs import replace
 
 from controllers.scheduler.cache import LoadCache
 from controllers.scheduler.filters import fit_error
-from cp.api.core import Node
+from controllers.volume.util import claims_bound
+from cp.api.core import Node, PersistentVolumeClaim
 from cp.api.core_pod import Pod, PodCondition, PodStatus
 from cp.api.errors import NotFound
 from cp.api.meta import ApiStruct
+from cp.api.storage import StorageClass
 from cp.api.times import rfc3339
 from cp.client import Client
 from cp.client.events import EventRecorder
@@ -164,6 +169,8 @@ class Scheduler:
         )
         self._pods = informers.informer_for("Pod")
         self._nodes = informers.informer_for("Node")
+        self._claims = informers.informer_for("PersistentVolumeClaim")
+        self._classes = informers.informer_for("StorageClass")
         self._cache = LoadCache()
         # pending pods that failed: (failed attempts, clock time of the last one)
         self._attempts: dict[Request, tuple[int, float]] = {}
@@ -180,6 +187,14 @@ class Scheduler:
                 on_delete=lambda d: self._node_event(d.obj),
             )
         )
+
+        volumes = Handlers(
+            on_add=self._volume_event,
+            on_update=lambda _, new: self._volume_event(new),
+            on_delete=lambda d: self._volume_event(d.obj),
+        )
+        self._claims.add_handler(volumes)
+        self._classes.add_handler(volumes)
 
     @property
     def controller(self) -> Controller:
@@ -275,11 +290,18 @@ class Scheduler:
         nodes = (self._nodes.indexer.get_by_key(key) for key in self._node_names)
         return [n for n in nodes if isinstance(n, Node)]
 
+    def _volume_event(self, obj: ApiStruct) -> None:
+        """A claim or a class changed: pods parked on their volumes may fit now."""
+        self._move_parked(_revision(obj))
+
     def _volume_reason(self, pod: Pod) -> str | None:
-        """Hook for issue 5 (VolumeBinding): a reason to wait while the pod's
-        PersistentVolumeClaims are unbound (`pod has unbound immediate PersistentVolumeClaims`).
-        None: volumes never block scheduling yet."""
-        return None
+        """Why the pod's PersistentVolumeClaims keep it Pending (`pod has unbound immediate
+        PersistentVolumeClaims`, a missing or deleting claim), or None."""
+        if not any(v.persistent_volume_claim is not None for v in pod.spec.volumes):
+            return None
+        return claims_bound(
+            pod, self._claims.lister(PersistentVolumeClaim), self._classes.lister(StorageClass)
+        )
 
     async def reconcile(self, req: Request) -> Result:
         cached = self._pods.indexer.get(req.namespace, req.name)
@@ -288,8 +310,9 @@ class Scheduler:
             return Result()
         pod = cached
         blocked = self._volume_reason(pod)
-        if blocked is not None:
-            await self._unschedulable_pod(req, pod, blocked)
+        if blocked is not None:  # a PreFilter failure: every node is rejected with its reason
+            message = f"0/{len(self._nodes_sorted())} nodes are available: {blocked}."
+            await self._unschedulable_pod(req, pod, message)
             return Result()
         node = self._cache.pick(pod, self._nodes_sorted)
         if node is None:

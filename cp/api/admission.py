@@ -272,10 +272,16 @@ def _update_errors(new: ApiStruct, old: ApiStruct) -> list[FieldError]:
 
 
 def _pvc_update_errors(new: PersistentVolumeClaim, old: PersistentVolumeClaim) -> list[FieldError]:
-    """volumeName may be set once (binding); requests.storage may change on a bound claim."""
+    """volumeName may be set once (binding); storageClassName may go from unset to a value
+    (`validateStorageClassUpgradeFromNil`: the default class, or the beta annotation's);
+    requests.storage may change on a bound claim."""
     old_spec = old.spec
     if not old_spec.volume_name:
         old_spec = replace(old_spec, volume_name=new.spec.volume_name)
+    if old_spec.storage_class_name is None and new.spec.storage_class_name is not None:
+        beta = old.metadata.annotations.get("volume.beta.kubernetes.io/storage-class")
+        if beta is None or beta == new.spec.storage_class_name:
+            old_spec = replace(old_spec, storage_class_name=new.spec.storage_class_name)
     new_spec = new.spec
     bound = new.status is not None and new.status.phase == "Bound"
     if bound and new_spec.resources is not None and new_spec.resources.requests:

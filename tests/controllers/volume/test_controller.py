@@ -341,23 +341,9 @@ def test_types() -> None:
     assert isinstance(volume("a", "1Gi"), PersistentVolume)
 
 
-async def test_nil_class_is_written_when_the_api_allows_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With upstream's update rule (storageClassName may go from nil to a value), the default
-    class is written into the claim first (`assignDefaultStorageClass`), then provisioned."""
-    from cp.api import admission
-
-    strict = getattr(admission, "_pvc_update_errors", None)
-    if strict is None:
-        pytest.skip("the PVC update rule moved")
-
-    def relaxed(new: PersistentVolumeClaim, old: PersistentVolumeClaim) -> list[object]:
-        if old.spec.storage_class_name is None and new.spec.storage_class_name is not None:
-            old = replace(
-                old, spec=replace(old.spec, storage_class_name=new.spec.storage_class_name)
-            )
-        return list(strict(new, old))
-
-    monkeypatch.setattr(admission, "_pvc_update_errors", relaxed)
+async def test_nil_class_is_written_then_provisioned() -> None:
+    """Upstream's update rule lets storageClassName go from nil to a value: the default class
+    is written into the claim first (`assignDefaultStorageClass`), then provisioned."""
     h = Harness(storage_class(default=True), claim(cls=None))
     writes = await h.claim_sync()
     assert verbs(writes) == [("update", "PersistentVolumeClaim", "data")]
