@@ -144,7 +144,19 @@ class Plane:
 
 @asynccontextmanager
 async def running(nodes: int = 2) -> AsyncIterator[Plane]:
-    """The plane (it runs the StatefulSet controller among the shipped ones)."""
-    async with ControlPlane.open(nodes=nodes) as plane:
+    """The plane (it runs the StatefulSet controller among the shipped ones), serving the
+    seed's `nfs-client` StorageClass besides the default `standard`."""
+    profile = "storage: {provisioners: [nfs-client]}\n"
+    async with ControlPlane.open(nodes=nodes, profile=profile) as plane:
         assert "statefulset" in {c.name for c in plane.manager.controllers}
+        await plane.apply(NFS_CLIENT)
         yield Plane(plane)
+
+
+NFS_CLIENT = """
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: nfs-client}
+provisioner: nfs-client
+reclaimPolicy: Delete
+"""
