@@ -38,6 +38,7 @@ import msgspec
 from msgspec.structs import replace
 
 import store as _store
+from controllers.daemonset import DaemonSetController
 from controllers.deployment import DeploymentController
 from controllers.dns import DNSController
 from controllers.endpoints import EndpointsController
@@ -327,6 +328,7 @@ class ControlPlane:
                     served_provisioners=simulation.storage.provisioners,
                 ),
                 DNSController(client, informers, clock=the_clock, activity=activity, ids=ids),
+                DaemonSetController(client, informers, clock=the_clock, activity=activity, ids=ids),
             ):
                 plane._manager.add(workload.controller)
             async with plane._informers, plane._manager:

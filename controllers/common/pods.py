@@ -12,6 +12,7 @@ Follows upstream `pkg/api/v1/pod/util.go` (`IsPodReady`, `IsPodAvailable`,
     available_at(pod, min_ready)            # when a ready pod becomes available (None: not ready)
     ranks = node_ranks(pods, related)       # co-located active related pods, per pod
     victims = sort_for_deletion(pods, ranks, now)[:n]   # the pods to delete first
+    victims = first_for_deletion(pods, ranks, now, n)   # the same, O(len(pods) log n)
 
 `deletion_key(pod, rank, now)` is `ActivePodsWithRanks.Less` as a sort key (ascending = delete
 first), so the order is total and deterministic:
@@ -40,6 +41,7 @@ restarted more.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Sequence
 from typing import Final
@@ -60,6 +62,7 @@ __all__ = [
     "deletion_cost",
     "deletion_key",
     "filter_active_pods",
+    "first_for_deletion",
     "is_pod_active",
     "is_pod_available",
     "is_pod_ready",
@@ -218,5 +221,21 @@ def sort_for_deletion(pods: Sequence[Pod], ranks: Sequence[int], now: float) -> 
     parse = memo_parser()
     keyed = sorted(
         zip(pods, ranks, strict=True), key=lambda item: deletion_key(item[0], item[1], now, parse)
+    )
+    return [pod for pod, _ in keyed]
+
+
+def first_for_deletion(
+    pods: Sequence[Pod], ranks: Sequence[int], now: float, count: int
+) -> list[Pod]:
+    """`sort_for_deletion(pods, ranks, now)[:count]`, without sorting them all: `heapq.nsmallest`
+    is specified as `sorted(...)[:count]`, ties included, in O(len(pods) log count)."""
+    if len(ranks) != len(pods):
+        raise ValueError(f"{len(pods)} pods but {len(ranks)} ranks")
+    parse = memo_parser()
+    keyed = heapq.nsmallest(
+        count,
+        zip(pods, ranks, strict=True),
+        key=lambda item: deletion_key(item[0], item[1], now, parse),
     )
     return [pod for pod, _ in keyed]

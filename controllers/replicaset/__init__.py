@@ -6,7 +6,9 @@
 - `controller.py`: handlers, expectations, `reconcile` (`syncReplicaSet`), claiming pods;
 - `manage.py`: `manage_replicas` (slow-start creates, ranked deletes, burst 500);
 - `status.py`: `calculate_status` (pure) and the status write;
-- `podfacts.py`: what a sync reads of each pod, cached per pod resourceVersion (the hot path).
+- `owned.py`: per ReplicaSet, the counts of the pods it controls, kept by the pod handlers, so
+  a sync costs O(1) instead of O(its pods) (the hot path);
+- `podfacts.py`: what a sync reads of each pod (`facts_of`, `summarize`, a per-version cache).
 """
 
 from controllers.replicaset.controller import EVENT_SOURCE, RS_NAME, ReplicaSetController

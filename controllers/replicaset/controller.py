@@ -11,13 +11,19 @@ One sync of `Request(namespace, name)` (`reconcile`):
 
 1. the ReplicaSet from the cache; gone -> forget its expectations, done;
 2. `needs_sync = expectations.satisfied(key)` (a stale cache never double-creates);
-3. its candidate pods, never a scan of the namespace (O(its pods + orphans)): the pods it
-   controls (`by_controller(uid)`) and the orphans matching its selector (the pod handlers
-   keep the names of the pods without a controllerRef); the active ones are claimed
-   (`ControllerRefManager`: adopt / release);
-4. `needs_sync` and not being deleted -> `manage_replicas` (create / delete, `manage.py`);
-5. the status from the claimed pods (their facts are cached per pod resourceVersion,
-   `podfacts.py`), written when it changed (`status.py`);
+3. its pods, never a scan of the namespace nor of its own pods: the pod handlers keep, per
+   ReplicaSet uid, the counts of the pods it controls (`owned.py`: active and matching,
+   fully-labeled, ready, availability times), rebuilt from `by_controller(uid)` only when its
+   selector, template labels or minReadySeconds changed. A snapshot of them is taken (the
+   claim's instant); what needs a write is claimed (`ControllerRefManager`): the strays
+   (controlled, active, no longer matching: released) and the orphans matching its selector
+   (the pod handlers keep the names of the pods without a controllerRef: adopted);
+4. `needs_sync` and not being deleted -> `manage_replicas` (create / delete, `manage.py`) on
+   the count of the kept + claimed pods; only a scale-down lists them (to rank them);
+5. the status from the snapshot plus the claimed pods' facts at the time after step 4, as
+   `calculate_status` over the claimed pods would give it, written when it changed
+   (`status.py`). A sync is O(changed pods) amortized: O(1) plus the claim's candidates,
+   O(pods) only for a scale-down (upstream ranks them all too) or a basis change;
 6. the error of step 4, if any, is raised after the status write (retry with backoff);
    otherwise, while a ready pod is waiting out minReadySeconds, requeue for the moment it
    becomes available (upstream requeues after minReadySeconds when all replicas are ready).
@@ -46,11 +52,12 @@ from controllers.replicaset.manage import (
     BURST_REPLICAS,
     EventSink,
     ManageDeps,
-    manage_replicas,
+    manage_replica_count,
     pod_key,
     rs_key,
 )
-from controllers.replicaset.podfacts import PodFacts, PodFactsCache, summarize
+from controllers.replicaset.owned import OwnedPods, OwnedPodsIndex
+from controllers.replicaset.podfacts import facts_of
 from controllers.replicaset.status import status_from_counts, update_replica_set_status
 from cp.api.apps import ReplicaSet
 from cp.api.core_pod import Pod
@@ -109,7 +116,9 @@ class ReplicaSetController:
         # Names of the cached pods without a controllerRef, per namespace: the adoption
         # candidates, kept by the pod handlers so a sync never scans its selector's pods.
         self._orphans: dict[str, set[str]] = {}
-        self._facts = PodFactsCache()  # per pod version: what a sync reads of each pod
+        # Per ReplicaSet uid, the counts of the pods it controls, kept by the pod handlers:
+        # a sync reads them in O(1) instead of walking its pods (`owned.py`).
+        self.owned = OwnedPodsIndex(self._pods)
         rs_informer.add_handler(
             Handlers(on_add=self._add_rs, on_update=self._update_rs, on_delete=self._delete_rs)
         )
@@ -135,7 +144,7 @@ class ReplicaSetController:
         """The parsed `spec.selector` (None when invalid), cached per uid and selector."""
         uid = rs.metadata.uid
         cached = self._selectors.get(uid)
-        if cached is not None and cached[0] is rs.spec.selector:
+        if cached is not None and (cached[0] is rs.spec.selector or cached[0] == rs.spec.selector):
             return cached[1]
         try:
             selector: Selector | None = Selector.from_label_selector(rs.spec.selector)
@@ -182,6 +191,7 @@ class ReplicaSetController:
             return
         self.expectations.delete(rs_key(rs.metadata))
         self._selectors.pop(rs.metadata.uid, None)
+        self.owned.drop(rs.metadata.uid)
         self._enqueue(rs, _revision(rs.metadata))
 
     # -- Pod handlers -------------------------------------------------------------------------
@@ -202,6 +212,7 @@ class ReplicaSetController:
         if not isinstance(obj, Pod):
             return
         self._track_orphan(obj)
+        self.owned.observe(obj)
         meta = obj.metadata
         if meta.deletion_timestamp is not None:
             # Seen for the first time already being deleted (a restart): not a creation.
@@ -221,6 +232,7 @@ class ReplicaSetController:
         if not isinstance(old, Pod) or not isinstance(new, Pod):
             return
         self._track_orphan(new)
+        self.owned.observe(new)
         before, after = old.metadata, new.metadata
         if before.resource_version == after.resource_version:
             return  # a resync: nothing changed
@@ -253,7 +265,7 @@ class ReplicaSetController:
     def _delete_pod(self, deleted: Deleted) -> None:
         if isinstance(deleted.obj, Pod):
             self._track_orphan(deleted.obj, gone=True)
-            self._facts.forget(deleted.obj.metadata.uid)
+            self.owned.forget(pod_key(deleted.obj))
             self._pod_deleted(deleted.obj)
 
     def _pod_deleted(self, pod: Pod) -> None:
@@ -280,15 +292,30 @@ class ReplicaSetController:
         selector = self._selector(rs)
         if selector is None:
             raise TerminalError(f"ReplicaSet {key} has an invalid selector")
-        active, active_facts = await self._claim_pods(rs, selector)
+        owned = self.owned.ensure(rs, selector)
+        snapshot = owned.snapshot(self._clock.now())
+        kept, claimed = await self._claim_pods(rs, selector, owned)
         manage_error: Exception | None = None
         if needs_sync and rs.metadata.deletion_timestamp is None:
+
+            def active() -> list[Pod]:
+                return (owned.kept_pods() if kept is None else kept) + claimed
+
             try:
-                await manage_replicas(self._deps, rs, active, lambda: self._related_pods(rs))
+                await manage_replica_count(
+                    self._deps,
+                    rs,
+                    snapshot.replicas + len(claimed),
+                    active,
+                    lambda: self._related_pods(rs),
+                )
             except Exception as err:  # recorded in the status, then raised below
                 manage_error = err
         now = self._clock.now()
-        counts = summarize(active_facts, rs.spec.min_ready_seconds, now)
+        template_labels = rs.spec.template.metadata.labels
+        counts = snapshot.counts(
+            (facts_of(pod, selector, template_labels, rs.metadata) for pod in claimed), now
+        )
         status = status_from_counts(
             rs,
             counts.replicas,
@@ -305,26 +332,16 @@ class ReplicaSetController:
         return Result(requeue_after=wait)
 
     async def _claim_pods(
-        self, rs: ReplicaSet, selector: Selector
-    ) -> tuple[list[Pod], list[PodFacts]]:
-        """`claimPods` over the active candidates: its controlled pods (owner index; those that
-        still match are kept without a write) and the orphans of its namespace matching the
-        selector (the orphan set). Strays (controlled, no longer matching) are released and
-        orphans adopted by the `ControllerRefManager`. O(its pods + orphans), by key.
-        Returns the claimed pods and their facts, aligned."""
-        facts = self._facts
-        kept: list[Pod] = []
-        kept_facts: list[PodFacts] = []
-        to_claim: list[Pod] = []
-        for pod in self._pods.by_controller(rs.metadata.uid):
-            fact = facts.facts(pod, rs, selector)
-            if not fact.active:
-                continue
-            if fact.matches:
-                kept.append(pod)
-                kept_facts.append(fact)
-            else:
-                to_claim.append(pod)
+        self, rs: ReplicaSet, selector: Selector, owned: OwnedPods
+    ) -> tuple[list[Pod] | None, list[Pod]]:
+        """`claimPods` over the candidates that need a write: the strays (active controlled
+        pods no longer matching, from the aggregate) and the orphans of its namespace matching
+        the selector (the orphan set), released / adopted by the `ControllerRefManager`. The
+        active matching controlled pods are kept without a write and without being listed:
+        the aggregate counts them. Returns (the kept pods, listed before the claim's first
+        write, or None when nothing was to be claimed: `owned.kept_pods()` then lists them on
+        demand, with no await in between; the pods claimed). O(strays + orphans)."""
+        to_claim = owned.strays()
         names = self._orphans.get(rs.metadata.namespace)
         if names and not selector.is_empty():  # an empty selector adopts nothing (upstream
             for name in sorted(names):  # validation rejects it)
@@ -336,15 +353,15 @@ class ReplicaSetController:
                 ):
                     to_claim.append(orphan)
         if not to_claim:
-            return kept, kept_facts
+            return None, []
+        kept = owned.kept_pods()  # the cache may move on during the claim's writes
         manager = ControllerRefManager(
             self._client,
             rs,
             selector,
             can_adopt=recheck_deletion_timestamp(self._client, "ReplicaSet", rs.metadata),
         )
-        claimed = await manager.claim("Pod", to_claim)
-        return kept + claimed, kept_facts + [facts.facts(pod, rs, selector) for pod in claimed]
+        return kept, await manager.claim("Pod", to_claim)
 
     def _related_pods(self, rs: ReplicaSet) -> Sequence[Pod]:
         """`getIndirectlyRelatedPods`: the pods of every ReplicaSet sharing its controller

@@ -34,7 +34,7 @@ from typing import Final, Protocol
 import anyio
 
 from controllers.common.expectations import UIDTrackingExpectations
-from controllers.common.pods import node_ranks, sort_for_deletion
+from controllers.common.pods import first_for_deletion, node_ranks
 from controllers.common.refmanager import controller_ref
 from cp.api.apps import ReplicaSet
 from cp.api.core_pod import Pod
@@ -51,6 +51,7 @@ __all__ = [
     "ManageDeps",
     "desired_replicas",
     "get_pods_to_delete",
+    "manage_replica_count",
     "manage_replicas",
     "pod_from_template",
     "pod_key",
@@ -157,9 +158,10 @@ def get_pods_to_delete(
     active: Sequence[Pod], related: Sequence[Pod], diff: int, now: float
 ) -> list[Pod]:
     """The `diff` pods of `active` to delete first (`getPodsToDelete`): no sorting when all go;
-    otherwise ranked by co-located `related` pods and ordered by `sort_for_deletion`."""
+    otherwise ranked by co-located `related` pods and ordered by `sort_for_deletion` (the
+    first `diff` only: `first_for_deletion`)."""
     if diff < len(active):
-        return sort_for_deletion(active, node_ranks(active, related), now)[:diff]
+        return first_for_deletion(active, node_ranks(active, related), now, diff)
     return list(active[:diff])
 
 
@@ -172,13 +174,26 @@ async def manage_replicas(
     """Create or delete pods towards `spec.replicas` (see the module doc); raises the first
     write error. `active` are the active pods `rs` controls; `related()` the pods ranked
     against on scale-down (only called then)."""
+    await manage_replica_count(deps, rs, len(active), lambda: active, related)
+
+
+async def manage_replica_count(
+    deps: ManageDeps,
+    rs: ReplicaSet,
+    active_count: int,
+    active: Callable[[], Sequence[Pod]],
+    related: Callable[[], Sequence[Pod]],
+) -> None:
+    """`manage_replicas` given the number of active pods: `active()` (which must return that
+    many pods) and `related()` are called only on scale-down, both before the first write, so
+    a caller may build them lazily from the cache it counted."""
     key = rs_key(rs.metadata)
-    diff = len(active) - desired_replicas(rs)
+    diff = active_count - desired_replicas(rs)
     if diff < 0:
         await _create_pods(deps, rs, key, min(-diff, deps.burst_replicas))
     elif diff > 0:
         victims = get_pods_to_delete(
-            active, related(), min(diff, deps.burst_replicas), deps.clock.now()
+            active(), related(), min(diff, deps.burst_replicas), deps.clock.now()
         )
         await _delete_pods(deps, rs, key, victims)
 

@@ -15,6 +15,7 @@ from controllers.common.pods import (
     deletion_cost,
     deletion_key,
     filter_active_pods,
+    first_for_deletion,
     is_pod_active,
     is_pod_available,
     is_pod_ready,
@@ -206,3 +207,22 @@ def test_ranking_is_a_total_deterministic_order(pods: list[Pod], seed: int) -> N
         for p in sort_for_deletion(pods, [ranks[p.metadata.name] for p in pods], NOW)
     ]
     assert unscheduled_first == sorted(unscheduled_first, reverse=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pods=st.lists(_pods, max_size=14),
+    count=st.integers(0, 16),
+    seed=st.integers(0, 2**32),
+)
+def test_first_for_deletion_is_the_head_of_the_sorted_list(
+    pods: list[Pod], count: int, seed: int
+) -> None:
+    """Duplicates (same name and uid) included: the same pods, in the same order."""
+    rng = random.Random(seed)
+    ranks = [rng.randrange(3) for _ in pods]
+    head = first_for_deletion(pods, ranks, NOW, count)
+    expected = sort_for_deletion(pods, ranks, NOW)[:count]
+    assert [id(p) for p in head] == [id(p) for p in expected]
+    with pytest.raises(ValueError, match="ranks"):
+        first_for_deletion(pods, [*ranks, 0], NOW, count)
