@@ -39,6 +39,7 @@ from controllers.common.refmanager import (
     controller_ref_of,
     recheck_deletion_timestamp,
 )
+from controllers.common.selectors import SelectorCache
 from controllers.daemonset.history import cleanup_history, construct_history
 from controllers.daemonset.sync import (
     BURST_REPLICAS,
@@ -54,8 +55,7 @@ from controllers.daemonset.util import HASH_LABEL, node_should_run_daemon_pod
 from cp.api.apps import ControllerRevision, DaemonSet
 from cp.api.core import Node
 from cp.api.core_pod import Pod
-from cp.api.errors_values import SelectorError
-from cp.api.meta import ApiStruct, LabelSelector, ObjectMeta, OwnerReference
+from cp.api.meta import ApiStruct, ObjectMeta, OwnerReference
 from cp.api.selectors import Selector
 from cp.client import Client
 from cp.client.events import EventRecorder
@@ -119,7 +119,7 @@ class DaemonSetController:
         self._pods: Lister[Pod] = pod_informer.lister(Pod)
         self._nodes: Lister[Node] = node_informer.lister(Node)
         self._revisions: Lister[ControllerRevision] = rev_informer.lister(ControllerRevision)
-        self._selectors: dict[str, tuple[LabelSelector, Selector | None]] = {}
+        self._selectors = SelectorCache()
         # Names of the cached pods without a controllerRef, per namespace (adoption candidates).
         self._orphans: dict[str, set[str]] = {}
         ds_informer.add_handler(
@@ -157,16 +157,7 @@ class DaemonSetController:
 
     def _selector(self, ds: DaemonSet) -> Selector | None:
         """The parsed `spec.selector` (None when invalid), cached per uid and selector."""
-        uid = ds.metadata.uid
-        cached = self._selectors.get(uid)
-        if cached is not None and (cached[0] is ds.spec.selector or cached[0] == ds.spec.selector):
-            return cached[1]
-        try:
-            selector: Selector | None = Selector.from_label_selector(ds.spec.selector)
-        except SelectorError:
-            selector = None
-        self._selectors[uid] = (ds.spec.selector, selector)
-        return selector
+        return self._selectors.get(ds.metadata.uid, ds.spec.selector)
 
     def _resolve(self, namespace: str, ref: OwnerReference) -> DaemonSet | None:
         """The cached DaemonSet a controllerRef names, if it exists with that uid."""
@@ -203,7 +194,7 @@ class DaemonSetController:
         ds = deleted.obj
         if not isinstance(ds, DaemonSet):
             return
-        self._selectors.pop(ds.metadata.uid, None)
+        self._selectors.forget(ds.metadata.uid)
         self._deps.backoff.drop_prefix(f"{ds.metadata.uid}/")
         self._enqueue(ds, _revision(ds.metadata))
 

@@ -48,6 +48,7 @@ from controllers.common.refmanager import (
     controller_ref_of,
     recheck_deletion_timestamp,
 )
+from controllers.common.selectors import SelectorCache
 from controllers.replicaset.manage import (
     BURST_REPLICAS,
     EventSink,
@@ -61,8 +62,7 @@ from controllers.replicaset.podfacts import facts_of
 from controllers.replicaset.status import status_from_counts, update_replica_set_status
 from cp.api.apps import ReplicaSet
 from cp.api.core_pod import Pod
-from cp.api.errors_values import SelectorError
-from cp.api.meta import ApiStruct, LabelSelector, ObjectMeta, OwnerReference
+from cp.api.meta import ApiStruct, ObjectMeta, OwnerReference
 from cp.api.selectors import Selector
 from cp.client import Client
 from cp.client.events import EventRecorder
@@ -112,7 +112,7 @@ class ReplicaSetController:
         pod_informer = informers.informer_for("Pod")
         self._rs: Lister[ReplicaSet] = rs_informer.lister(ReplicaSet)
         self._pods: Lister[Pod] = pod_informer.lister(Pod)
-        self._selectors: dict[str, tuple[LabelSelector, Selector | None]] = {}
+        self._selectors = SelectorCache()
         # Names of the cached pods without a controllerRef, per namespace: the adoption
         # candidates, kept by the pod handlers so a sync never scans its selector's pods.
         self._orphans: dict[str, set[str]] = {}
@@ -142,16 +142,7 @@ class ReplicaSetController:
 
     def _selector(self, rs: ReplicaSet) -> Selector | None:
         """The parsed `spec.selector` (None when invalid), cached per uid and selector."""
-        uid = rs.metadata.uid
-        cached = self._selectors.get(uid)
-        if cached is not None and (cached[0] is rs.spec.selector or cached[0] == rs.spec.selector):
-            return cached[1]
-        try:
-            selector: Selector | None = Selector.from_label_selector(rs.spec.selector)
-        except SelectorError:
-            selector = None
-        self._selectors[uid] = (rs.spec.selector, selector)
-        return selector
+        return self._selectors.get(rs.metadata.uid, rs.spec.selector)
 
     def _resolve(self, namespace: str, ref: OwnerReference) -> ReplicaSet | None:
         """The cached ReplicaSet a controllerRef names, if it exists with that uid."""
@@ -190,7 +181,7 @@ class ReplicaSetController:
         if not isinstance(rs, ReplicaSet):
             return
         self.expectations.delete(rs_key(rs.metadata))
-        self._selectors.pop(rs.metadata.uid, None)
+        self._selectors.forget(rs.metadata.uid)
         self.owned.drop(rs.metadata.uid)
         self._enqueue(rs, _revision(rs.metadata))
 

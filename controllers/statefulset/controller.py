@@ -43,6 +43,7 @@ from controllers.common.refmanager import (
     controller_ref_of,
     recheck_deletion_timestamp,
 )
+from controllers.common.selectors import SelectorCache
 from controllers.statefulset.control import (
     Pass,
     next_available,
@@ -55,8 +56,7 @@ from controllers.statefulset.podcontrol import EventSink, StatefulPodControl
 from cp.api.apps import ControllerRevision, StatefulSet
 from cp.api.core import PersistentVolumeClaim
 from cp.api.core_pod import Pod
-from cp.api.errors_values import SelectorError
-from cp.api.meta import ApiStruct, LabelSelector, ObjectMeta, OwnerReference
+from cp.api.meta import ApiStruct, ObjectMeta, OwnerReference
 from cp.api.selectors import Selector
 from cp.client import Client
 from cp.client.events import EventRecorder
@@ -107,7 +107,7 @@ class StatefulSetController:
         self._revisions: Lister[ControllerRevision] = rev_informer.lister(ControllerRevision)
         claims: Lister[PersistentVolumeClaim] = pvc_informer.lister(PersistentVolumeClaim)
         self._pod_control = StatefulPodControl(client, sink, claims)
-        self._selectors: dict[str, tuple[LabelSelector, Selector | None]] = {}
+        self._selectors = SelectorCache()
         sts_informer.add_handler(
             Handlers(on_add=self._add_set, on_update=self._update_set, on_delete=self._delete_set)
         )
@@ -136,16 +136,7 @@ class StatefulSetController:
 
     def _selector(self, sts: StatefulSet) -> Selector | None:
         """The parsed `spec.selector` (None when invalid), cached per uid and selector."""
-        uid = sts.metadata.uid
-        cached = self._selectors.get(uid)
-        if cached is not None and cached[0] == sts.spec.selector:
-            return cached[1]
-        try:
-            selector: Selector | None = Selector.from_label_selector(sts.spec.selector)
-        except SelectorError:
-            selector = None
-        self._selectors[uid] = (sts.spec.selector, selector)
-        return selector
+        return self._selectors.get(sts.metadata.uid, sts.spec.selector)
 
     def _resolve(self, namespace: str, ref: OwnerReference) -> StatefulSet | None:
         """`resolveControllerRef`: the cached set a controllerRef names, with that uid."""
@@ -177,7 +168,7 @@ class StatefulSetController:
 
     def _delete_set(self, deleted: Deleted) -> None:
         if isinstance(deleted.obj, StatefulSet):
-            self._selectors.pop(deleted.obj.metadata.uid, None)
+            self._selectors.forget(deleted.obj.metadata.uid)
             self._enqueue(deleted.obj, _revision(deleted.obj.metadata))
 
     # -- Pod, revision and claim handlers -----------------------------------------------------
