@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from controllers.deployment import DeploymentController
 from cp.api.meta import ApiStruct
 from cp.client import Action, FakeClient, acting_as
-from cp.informer import SharedInformerFactory, WatchContext, meta_of
+from cp.informer import SharedInformerFactory, meta_of
 from cp.runtime import Activity, Request, Result, SeededIds, VirtualClock
+from tests.controllers.fakes import NoApi
 
 KINDS = ("Deployment", "ReplicaSet", "Pod")
 START = 1_700_000_000.0
-
-
-class NoApi:
-    """A `ListWatcher` never called: the tests fill the caches themselves."""
-
-    async def list(
-        self, kind: str, namespace: str | None = None
-    ) -> tuple[Sequence[ApiStruct], int]:
-        raise AssertionError("the unit tests do not start the informers")
-
-    def watch(
-        self, kind: str, namespace: str | None = None, *, resource_version: str | int | None = None
-    ) -> WatchContext:
-        raise AssertionError("the unit tests do not start the informers")
 
 
 @dataclass

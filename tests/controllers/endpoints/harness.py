@@ -23,25 +23,12 @@ from cp.api.core_pod import (
 )
 from cp.api.meta import ApiStruct, ObjectMeta
 from cp.client import Action, FakeClient
-from cp.informer import Deleted, SharedInformerFactory, WatchContext, meta_of, object_key
+from cp.informer import SharedInformerFactory
 from cp.runtime import Activity, Request, Result, SeededIds, VirtualClock
 from tests.controllers.common.helpers import NOW
+from tests.controllers.fakes import NoApi, sync_caches
 
 KINDS = ("Service", "Pod", "Endpoints")
-
-
-class NoApi:
-    """A `ListWatcher` never called: the tests fill the caches themselves."""
-
-    async def list(
-        self, kind: str, namespace: str | None = None
-    ) -> tuple[Sequence[ApiStruct], int]:
-        raise AssertionError("the unit tests do not start the informers")
-
-    def watch(
-        self, kind: str, namespace: str | None = None, *, resource_version: str | int | None = None
-    ) -> WatchContext:
-        raise AssertionError("the unit tests do not start the informers")
 
 
 class Recorder:
@@ -152,23 +139,7 @@ class Harness:
 
     def sync(self, kinds: Sequence[str] = KINDS) -> None:
         """Bring the caches of `kinds` to the fake's objects, firing the handlers."""
-        for kind in kinds:
-            informer = self.factory.informer_for(kind)
-            indexer = informer.indexer
-            live = {
-                object_key(obj): obj for obj in self.client.objects() if type(obj).__name__ == kind
-            }
-            for key in indexer.sorted_keys():
-                if key not in live:
-                    gone = indexer.delete(key)
-                    assert gone is not None
-                    informer.on_delete(Deleted(gone))
-            for _key, obj in sorted(live.items()):
-                old = indexer.upsert(obj)
-                if old is None:
-                    informer.on_add(obj)
-                elif meta_of(old).resource_version != meta_of(obj).resource_version:
-                    informer.on_update(old, obj)
+        sync_caches(self.factory, self.client, kinds)
 
     async def enqueued(self) -> list[str]:
         """The keys the handlers queued since the last call (drained, sorted)."""
