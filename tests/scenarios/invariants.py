@@ -1,11 +1,14 @@
-"""Invariants of Deployments, checked by replaying an event log revision by revision.
+"""Invariants of Deployments, StatefulSets, Services and volumes, checked by replaying an event
+log revision by revision.
 
     violations = await check_log(plane.log)      # [] when every rule held at every revision
     await assert_invariants(plane.log)           # the same, raising AssertionError (pytest)
 
 The checker depends on nothing but the log (fixed contract 1) and Kubernetes' JSON shape of the
 stored objects (keys as the API server writes them: `/registry/deployments/<ns>/<name>`,
-`/registry/replicasets/...`, `/registry/pods/...`). It keeps the state of every Deployment,
+`/registry/replicasets/...`, `/registry/pods/...`, `/registry/statefulsets/...`,
+`/registry/persistentvolumeclaims/...`, `/registry/persistentvolumes/<name>`,
+`/registry/services/...`). It keeps the state of every Deployment,
 ReplicaSet and Pod as of the revision being replayed, incrementally: pods are counted per owning
 ReplicaSet uid and ReplicaSets per owning Deployment uid (the `controller: true` ownerReference),
 so one event costs O(1) whatever the cluster's size. Values are decoded into small views (only
@@ -50,6 +53,32 @@ Rules (each reported as a `Violation` naming the revision, the object and the nu
     `controller: true` (reported at the revision where it starts, not at every later write).
 `missing-controller` -- a Pod or ReplicaSet created by a controller (actor `controller/...`)
     without any controller ownerReference.
+`ordered-ready` -- a StatefulSet whose `spec.podManagementPolicy` is missing or OrderedReady, not
+    being deleted: at the revision where a controller (actor `controller/...`, not exempt) creates
+    a pod `<set>-<i>` controlled by it (controller ownerReference with the set's uid), every
+    ordinal `start..i-1` (`start` = `spec.ordinals.start`, default 0) must have a live pod of the
+    set that is Running and Ready (phase Running, condition Ready=True, no `deletionTimestamp`:
+    upstream's `isRunningAndReady`, a terminating pod counting as not ready). The set's
+    Running-and-Ready ordinals are kept per set uid, updated on each pod write; the check costs
+    O(i) and runs only at such creations.
+`retained-claim-deleted` -- a PVC created (by any actor) with a name `<template>-<set>-<n>`, while
+    a StatefulSet `<set>` of its namespace with a volumeClaimTemplate `<template>` exists (or
+    existed: the last one of that name), is that set's claim. If the set's
+    `persistentVolumeClaimRetentionPolicy` is Retain/Retain (`whenScaled` and `whenDeleted` both
+    not "Delete": missing or unknown values are Retain, as upstream), the claim must never be
+    deleted by a controller (actor `controller/...`, not exempt): judged at the first deletion step
+    (the write that sets its `deletionTimestamp`, or its DELETE when it had none). The set's policy
+    is looked up by uid at that revision and remembered after the set is deleted (whenDeleted
+    Retain keeps the claims of a deleted set). A claim deleted by the user is not judged (the final
+    DELETE after its finalizers are removed is not a first step).
+`duplicate-cluster-ip` -- two live Services with the same ClusterIP (`spec.clusterIP` and every
+    `spec.clusterIPs`, ignoring "None" and ""); reported at the write that gives a Service an IP
+    another live Service already holds (whoever the actor: the API server allocates them).
+`pv-double-bound` -- a PV bound to two claims: (a) a PVC written with phase Bound and
+    `spec.volumeName` V while another live PVC is Bound with `volumeName` V (reported when the
+    claim becomes Bound to V, not at every later write); (b) a PV whose `spec.claimRef` is
+    changed from claim A to another claim B (namespace/name, or uid when both have one) while A
+    is live, Bound and its `volumeName` is that PV. Not subject to exempt actors.
 """
 
 from __future__ import annotations
@@ -66,11 +95,15 @@ from cp.api.kinds import KINDS
 from cp.apiserver.keys import prefix_of
 
 __all__ = [
+    "DUPLICATE_CLUSTER_IP",
     "MAX_SURGE",
     "MIN_READY",
     "MISSING_CONTROLLER",
     "MULTIPLE_CONTROLLERS",
+    "ORDERED_READY",
+    "PV_DOUBLE_BOUND",
     "RECREATE_OVERLAP",
+    "RETAINED_CLAIM_DELETED",
     "REVISION_ANNOTATION",
     "REVISION_DECREASE",
     "RULES",
@@ -87,6 +120,10 @@ RECREATE_OVERLAP: Final = "recreate-overlap"
 REVISION_DECREASE: Final = "revision-decrease"
 MULTIPLE_CONTROLLERS: Final = "multiple-controllers"
 MISSING_CONTROLLER: Final = "missing-controller"
+ORDERED_READY: Final = "ordered-ready"
+RETAINED_CLAIM_DELETED: Final = "retained-claim-deleted"
+DUPLICATE_CLUSTER_IP: Final = "duplicate-cluster-ip"
+PV_DOUBLE_BOUND: Final = "pv-double-bound"
 RULES: Final = (
     MAX_SURGE,
     MIN_READY,
@@ -94,6 +131,10 @@ RULES: Final = (
     REVISION_DECREASE,
     MULTIPLE_CONTROLLERS,
     MISSING_CONTROLLER,
+    ORDERED_READY,
+    RETAINED_CLAIM_DELETED,
+    DUPLICATE_CLUSTER_IP,
+    PV_DOUBLE_BOUND,
 )
 
 REVISION_ANNOTATION: Final = "deployment.kubernetes.io/revision"
@@ -110,6 +151,19 @@ def _prefix(kind: str) -> str:
 _DEPLOYMENTS: Final = _prefix("Deployment")
 _REPLICASETS: Final = _prefix("ReplicaSet")
 _PODS: Final = _prefix("Pod")
+_STATEFULSETS: Final = _prefix("StatefulSet")
+_CLAIMS: Final = _prefix("PersistentVolumeClaim")
+_VOLUMES: Final = _prefix("PersistentVolume")
+_SERVICES: Final = _prefix("Service")
+_SEED_PREFIXES: Final = (
+    _DEPLOYMENTS,
+    _REPLICASETS,
+    _STATEFULSETS,
+    _PODS,
+    _SERVICES,
+    _CLAIMS,
+    _VOLUMES,
+)
 
 
 # -- views: only the fields the rules read (unknown fields are skipped by msgspec) -------------
@@ -173,10 +227,81 @@ class _PodView(msgspec.Struct, frozen=True, gc=False):
     status: _PodStatus | None = None
 
 
+class _Ordinals(msgspec.Struct, frozen=True, gc=False):
+    start: int = 0
+
+
+class _RetentionPolicy(msgspec.Struct, frozen=True, rename="camel", gc=False):
+    when_deleted: str = "Retain"
+    when_scaled: str = "Retain"
+
+
+class _ClaimTemplateMeta(msgspec.Struct, frozen=True, gc=False):
+    name: str = ""
+
+
+class _ClaimTemplate(msgspec.Struct, frozen=True, gc=False):
+    metadata: _ClaimTemplateMeta = _ClaimTemplateMeta()
+
+
+class _StatefulSetSpec(msgspec.Struct, frozen=True, rename="camel", gc=False):
+    pod_management_policy: str | None = None
+    ordinals: _Ordinals | None = None
+    persistent_volume_claim_retention_policy: _RetentionPolicy | None = None
+    volume_claim_templates: tuple[_ClaimTemplate, ...] = ()
+
+
+class _StatefulSetView(msgspec.Struct, frozen=True, gc=False):
+    metadata: _Meta = _Meta()
+    spec: _StatefulSetSpec = _StatefulSetSpec()
+
+
+class _ClaimSpec(msgspec.Struct, frozen=True, rename="camel", gc=False):
+    volume_name: str = ""
+
+
+class _ClaimStatus(msgspec.Struct, frozen=True, gc=False):
+    phase: str = ""
+
+
+class _ClaimView(msgspec.Struct, frozen=True, gc=False):
+    metadata: _Meta = _Meta()
+    spec: _ClaimSpec = _ClaimSpec()
+    status: _ClaimStatus | None = None
+
+
+class _ClaimRef(msgspec.Struct, frozen=True, gc=False):
+    namespace: str = ""
+    name: str = ""
+    uid: str = ""
+
+
+class _VolumeSpec(msgspec.Struct, frozen=True, rename="camel", gc=False):
+    claim_ref: _ClaimRef | None = None
+
+
+class _VolumeView(msgspec.Struct, frozen=True, gc=False):
+    metadata: _Meta = _Meta()
+    spec: _VolumeSpec = _VolumeSpec()
+
+
+class _ServiceSpec(msgspec.Struct, frozen=True, rename="camel", gc=False):
+    cluster_ip: str = msgspec.field(default="", name="clusterIP")
+    cluster_ips: tuple[str, ...] = msgspec.field(default=(), name="clusterIPs")
+
+
+class _ServiceView(msgspec.Struct, frozen=True, gc=False):
+    spec: _ServiceSpec = _ServiceSpec()
+
+
 _DECODE_DEPLOYMENT: Final = msgspec.json.Decoder(_DeploymentView).decode
 _DECODE_DEPLOYMENT_SPEC: Final = msgspec.json.Decoder(_DeploymentSpec).decode
 _DECODE_REPLICASET: Final = msgspec.json.Decoder(_ReplicaSetView).decode
 _DECODE_POD: Final = msgspec.json.Decoder(_PodView).decode
+_DECODE_STATEFULSET: Final = msgspec.json.Decoder(_StatefulSetView).decode
+_DECODE_CLAIM: Final = msgspec.json.Decoder(_ClaimView).decode
+_DECODE_VOLUME: Final = msgspec.json.Decoder(_VolumeView).decode
+_DECODE_SERVICE: Final = msgspec.json.Decoder(_ServiceView).decode
 
 
 # -- results ------------------------------------------------------------------------------------
@@ -274,6 +399,50 @@ class _Pod:
 _Snapshot = tuple[int, int, int, int]  # (rs_spec, ready, running RSs, running pods)
 
 
+@dataclass(slots=True)
+class _StatefulSet:
+    uid: str
+    namespace: str
+    name: str
+    ordered: bool  # podManagementPolicy missing or OrderedReady
+    start: int  # spec.ordinals.start
+    retain: bool  # retention policy Retain/Retain
+    deleting: bool
+    prefixes: tuple[str, ...]  # "<template>-<set>-" of its claim templates
+    ready: set[int] = field(default_factory=set)  # Running-and-Ready ordinals of its pods
+
+
+@dataclass(slots=True)
+class _StsPod:
+    owner: str  # the set's uid
+    ordinal: int
+    ready: bool  # Running and Ready (not terminating)
+
+
+@dataclass(slots=True)
+class _Claim:
+    namespace: str
+    name: str
+    uid: str
+    volume: str  # spec.volumeName
+    bound: bool  # status.phase Bound
+    deleting: bool
+    owner: str  # uid of the StatefulSet whose template it came from, or ""
+
+
+def _ordinal(name: str, set_name: str) -> int | None:
+    """The ordinal of pod `name` of set `set_name` (`<set>-<n>`), or None."""
+    head, sep, tail = name.rpartition("-")
+    if not sep or head != set_name or not tail.isdigit():
+        return None
+    return int(tail)
+
+
+def _cluster_ips(view: _ServiceView) -> frozenset[str]:
+    ips = {view.spec.cluster_ip, *view.spec.cluster_ips}
+    return frozenset(ip for ip in ips if ip and ip != "None")
+
+
 def _controller_uids(meta: _Meta) -> tuple[str, int]:
     """(uid of the first controller ownerReference or "", number of controller refs)."""
     owner, count = "", 0
@@ -292,6 +461,12 @@ def _ready(view: _PodView) -> bool:
         if condition.type == "Ready":
             return condition.status == "True"
     return False
+
+
+def _same_claim(a: _ClaimRef, b: _ClaimRef) -> bool:
+    if a.uid and b.uid:
+        return a.uid == b.uid
+    return (a.namespace, a.name) == (b.namespace, b.name)
 
 
 def _split_key(key: str, prefix: str) -> tuple[str, str]:
@@ -313,6 +488,15 @@ class Checker:
         self._replicaset_by_uid: dict[str, _ReplicaSet] = {}
         self._pod_counts: dict[str, _PodCounts] = {}  # ReplicaSet uid -> counts
         self._pods: dict[str, _Pod] = {}  # key -> state
+        self._sets: dict[str, _StatefulSet] = {}  # key -> state
+        self._set_by_uid: dict[str, _StatefulSet] = {}  # kept after deletion (retention)
+        self._claim_prefixes: dict[tuple[str, str], str] = {}  # (ns, "<tpl>-<set>-") -> uid
+        self._set_pods: dict[str, _StsPod] = {}  # pod key -> state (pods of known sets)
+        self._claims: dict[str, _Claim] = {}  # key -> state
+        self._bound: dict[str, set[str]] = {}  # PV name -> keys of claims Bound to it
+        self._volume_refs: dict[str, _ClaimRef] = {}  # PV key -> spec.claimRef
+        self._service_ips: dict[str, frozenset[str]] = {}  # Service key -> its ClusterIPs
+        self._ip_owners: dict[str, set[str]] = {}  # ClusterIP -> keys of Services holding it
         self.revision = 0
         self.events = 0
 
@@ -338,7 +522,19 @@ class Checker:
     ) -> list[Violation]:
         try:
             if key.startswith(_PODS):
-                return self._pod(key, value, revision, actor, judge)
+                view = None if value is None else _DECODE_POD(value)  # decoded once for both
+                found = self._pod(key, view, revision, actor, judge)
+                found.extend(self._set_pod(key, view, revision, actor, judge))
+                return found
+            if key.startswith(_STATEFULSETS):
+                self._statefulset(key, value)
+                return []
+            if key.startswith(_CLAIMS):
+                return self._claim(key, value, revision, actor, judge)
+            if key.startswith(_VOLUMES):
+                return self._volume(key, value, revision, actor, judge)
+            if key.startswith(_SERVICES):
+                return self._service(key, value, revision, actor, judge)
             if key.startswith(_REPLICASETS):
                 return self._replicaset(key, value, revision, actor, judge)
             if key.startswith(_DEPLOYMENTS):
@@ -380,13 +576,11 @@ class Checker:
                 owned.running.pop(rs_uid, None)
 
     def _pod(
-        self, key: str, value: bytes | None, revision: int, actor: str, judge: bool
+        self, key: str, view: _PodView | None, revision: int, actor: str, judge: bool
     ) -> list[Violation]:
         old = self._pods.get(key)
         new: _Pod | None = None
-        view: _PodView | None = None
-        if value is not None:
-            view = _DECODE_POD(value)
+        if view is not None:
             owner, controllers = _controller_uids(view.metadata)
             running = view.status is not None and view.status.phase in _RUNNING_PHASES
             new = _Pod(owner, _ready(view), running, controllers)
@@ -558,6 +752,250 @@ class Checker:
             deleting,
         )
 
+    # -- statefulsets: ordered-ready, retained-claim-deleted ------------------------------------
+
+    def _statefulset(self, key: str, value: bytes | None) -> None:
+        old = self._sets.get(key)
+        if value is None:
+            if old is not None:
+                del self._sets[key]
+            return  # by uid and its claim prefixes: kept (its retained claims outlive it)
+        view = _DECODE_STATEFULSET(value)
+        meta = view.metadata
+        spec = view.spec
+        namespace, name = _split_key(key, _STATEFULSETS)
+        namespace, name = meta.namespace or namespace, meta.name or name
+        policy = spec.persistent_volume_claim_retention_policy or _RetentionPolicy()
+        prefixes = tuple(f"{t.metadata.name}-{name}-" for t in spec.volume_claim_templates)
+        ready: set[int] = set()
+        if old is not None and old.uid == meta.uid:
+            ready = old.ready
+        new = _StatefulSet(
+            uid=meta.uid,
+            namespace=namespace,
+            name=name,
+            ordered=spec.pod_management_policy in (None, "", "OrderedReady"),
+            start=spec.ordinals.start if spec.ordinals is not None else 0,
+            retain=policy.when_deleted != "Delete" and policy.when_scaled != "Delete",
+            deleting=meta.deletion_timestamp is not None,
+            prefixes=prefixes,
+            ready=ready,
+        )
+        self._sets[key] = new
+        self._set_by_uid[new.uid] = new
+        for prefix in prefixes:
+            self._claim_prefixes[(namespace, prefix)] = new.uid
+
+    def _set_pod(
+        self, key: str, view: _PodView | None, revision: int, actor: str, judge: bool
+    ) -> list[Violation]:
+        old = self._set_pods.get(key)
+        new: _StsPod | None = None
+        sts: _StatefulSet | None = None
+        if view is not None:
+            owner, _count = _controller_uids(view.metadata)
+            sts = self._set_by_uid.get(owner) if owner else None
+            if sts is not None:
+                _ns, name = _split_key(key, _PODS)
+                ordinal = _ordinal(view.metadata.name or name, sts.name)
+                if ordinal is not None:
+                    running = view.status is not None and view.status.phase == "Running"
+                    new = _StsPod(owner, ordinal, running and _ready(view))
+        if old is not None and old.ready:
+            owner_set = self._set_by_uid.get(old.owner)
+            if owner_set is not None:
+                owner_set.ready.discard(old.ordinal)
+        if new is None:
+            self._set_pods.pop(key, None)
+            return []
+        self._set_pods[key] = new
+        if new.ready and sts is not None:
+            sts.ready.add(new.ordinal)
+        if (
+            not judge
+            or old is not None
+            or sts is None
+            or not sts.ordered
+            or sts.deleting
+            or not actor.startswith("controller/")
+            or self.exempt(actor)
+        ):
+            return []
+        missing = [i for i in range(sts.start, new.ordinal) if i not in sts.ready]
+        if not missing:
+            return []
+        _ns, pod_name = _split_key(key, _PODS)
+        return [
+            Violation(
+                revision,
+                ORDERED_READY,
+                "StatefulSet",
+                sts.namespace,
+                sts.name,
+                actor,
+                f"pod {pod_name} (ordinal {new.ordinal}) created while ordinal(s) "
+                f"{', '.join(map(str, missing))} not Running and Ready",
+                {"ordinal": new.ordinal, "not_ready": missing[0], "not_ready_count": len(missing)},
+            )
+        ]
+
+    # -- claims and volumes: retained-claim-deleted, pv-double-bound ----------------------------
+
+    def _claim_owner(self, namespace: str, name: str) -> str:
+        head, sep, tail = name.rpartition("-")
+        if not sep or not tail.isdigit():
+            return ""
+        return self._claim_prefixes.get((namespace, head + "-"), "")
+
+    def _claim(
+        self, key: str, value: bytes | None, revision: int, actor: str, judge: bool
+    ) -> list[Violation]:
+        old = self._claims.get(key)
+        new: _Claim | None = None
+        if value is not None:
+            view = _DECODE_CLAIM(value)
+            namespace, name = _split_key(key, _CLAIMS)
+            namespace, name = view.metadata.namespace or namespace, view.metadata.name or name
+            if old is not None and old.uid == view.metadata.uid:
+                owner = old.owner
+            else:
+                owner = self._claim_owner(namespace, name)
+            new = _Claim(
+                namespace,
+                name,
+                view.metadata.uid,
+                view.spec.volume_name,
+                view.status is not None and view.status.phase == "Bound",
+                view.metadata.deletion_timestamp is not None,
+                owner,
+            )
+        was_bound = old is not None and old.bound and bool(old.volume)
+        if was_bound and old is not None:
+            holders = self._bound.get(old.volume)
+            if holders is not None:
+                holders.discard(key)
+                if not holders:
+                    del self._bound[old.volume]
+        violations: list[Violation] = []
+        if new is not None:
+            self._claims[key] = new
+            if new.bound and new.volume:
+                holders = self._bound.setdefault(new.volume, set())
+                others = sorted(holders - {key})
+                holders.add(key)
+                newly = not (was_bound and old is not None and old.volume == new.volume)
+                if judge and others and newly:
+                    violations.append(
+                        Violation(
+                            revision,
+                            PV_DOUBLE_BOUND,
+                            "PersistentVolume",
+                            "",
+                            new.volume,
+                            actor,
+                            f"claim {new.namespace}/{new.name} Bound to it while "
+                            f"{', '.join(k[len(_CLAIMS) :] for k in others)} also is",
+                            {"claims": len(others) + 1},
+                        )
+                    )
+        else:
+            self._claims.pop(key, None)
+        first_delete = (old is not None and not old.deleting) and (new is None or new.deleting)
+        by_controller = actor.startswith("controller/") and not self.exempt(actor)
+        if judge and first_delete and old is not None and old.owner and by_controller:
+            sts = self._set_by_uid.get(old.owner)
+            if sts is not None and sts.retain:
+                violations.append(
+                    Violation(
+                        revision,
+                        RETAINED_CLAIM_DELETED,
+                        "PersistentVolumeClaim",
+                        old.namespace,
+                        old.name,
+                        actor,
+                        f"claim of StatefulSet {sts.namespace}/{sts.name}, whose "
+                        "persistentVolumeClaimRetentionPolicy is Retain/Retain, deleted",
+                        {},
+                    )
+                )
+        return violations
+
+    def _volume(
+        self, key: str, value: bytes | None, revision: int, actor: str, judge: bool
+    ) -> list[Violation]:
+        old = self._volume_refs.get(key)
+        if value is None:
+            self._volume_refs.pop(key, None)
+            return []
+        view = _DECODE_VOLUME(value)
+        new = view.spec.claim_ref
+        if new is None:
+            self._volume_refs.pop(key, None)
+        else:
+            self._volume_refs[key] = new
+        if not judge or old is None or new is None or _same_claim(old, new):
+            return []
+        pv = view.metadata.name or key[len(_VOLUMES) :]  # cluster-scoped: <prefix><name>
+        first = self._claims.get(f"{_CLAIMS}{old.namespace}/{old.name}")
+        if (
+            first is None
+            or not first.bound
+            or first.volume != pv
+            or (old.uid and first.uid and old.uid != first.uid)
+        ):
+            return []
+        return [
+            Violation(
+                revision,
+                PV_DOUBLE_BOUND,
+                "PersistentVolume",
+                "",
+                pv,
+                actor,
+                f"claimRef changed from {old.namespace}/{old.name} to {new.namespace}/{new.name} "
+                f"while {old.namespace}/{old.name} is still Bound to it",
+                {"claims": 2},
+            )
+        ]
+
+    # -- services: duplicate-cluster-ip ----------------------------------------------------------
+
+    def _service(
+        self, key: str, value: bytes | None, revision: int, actor: str, judge: bool
+    ) -> list[Violation]:
+        old = self._service_ips.get(key, frozenset())
+        new = frozenset() if value is None else _cluster_ips(_DECODE_SERVICE(value))
+        for ip in old - new:
+            holders = self._ip_owners.get(ip)
+            if holders is not None:
+                holders.discard(key)
+                if not holders:
+                    del self._ip_owners[ip]
+        if new:
+            self._service_ips[key] = new
+        else:
+            self._service_ips.pop(key, None)
+        violations: list[Violation] = []
+        for ip in sorted(new - old):
+            holders = self._ip_owners.setdefault(ip, set())
+            if judge and holders:
+                namespace, name = _split_key(key, _SERVICES)
+                violations.append(
+                    Violation(
+                        revision,
+                        DUPLICATE_CLUSTER_IP,
+                        "Service",
+                        namespace,
+                        name,
+                        actor,
+                        f"ClusterIP {ip} already held by "
+                        f"{', '.join(k[len(_SERVICES) :] for k in sorted(holders))}",
+                        {"services": len(holders) + 1},
+                    )
+                )
+            holders.add(key)
+        return violations
+
     # -- rules ----------------------------------------------------------------------------------
 
     def _check_deployment(
@@ -685,7 +1123,7 @@ async def check_log(
     checker = Checker(exempt_actors=exempt_actors)
     start = log.compacted_revision
     if start > 0:
-        for prefix in (_DEPLOYMENTS, _REPLICASETS, _PODS):
+        for prefix in _SEED_PREFIXES:
             snapshot = await log.range(prefix, at=start)
             for item in snapshot.items:
                 checker.seed(item.key, item.value, start)
