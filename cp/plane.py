@@ -162,8 +162,10 @@ class _ActivityLog:
 
 def _write_behind(url: str) -> str:
     """A sqlite:// URL without a `durability` option gets `durability=deferred`: writes commit
-    at memory speed and `apply`/`settle`/close flush them (the answer to the user is durable;
-    a crash loses at most controller writes since the last flush, which they redo)."""
+    at memory speed, in the same order as on the memory store (so the same inputs give the same
+    log), and `settle` and closing flush them; `plane.log.flush()` is the barrier for anything
+    else. Flushing inside `apply` would let controllers run during the disk wait and reorder the
+    log against the memory store's, so it does not."""
     if not isinstance(url, str) or not url.startswith("sqlite://"):
         return url
     _, _, query = url.partition("?")
@@ -408,9 +410,7 @@ class ControlPlane:
         else:
             documents = tuple((obj, _builtins(obj)) for obj in manifests)
         with acting_as("user"):
-            applied = tuple([await self._apply_one(obj, raw) for obj, raw in documents])
-        await self._log.flush()  # the user's writes are durable when apply returns
-        return applied
+            return tuple([await self._apply_one(obj, raw) for obj, raw in documents])
 
     async def _apply_one(self, obj: ApiStruct, raw: Mapping[str, object]) -> ApiStruct:
         meta = _meta(obj)
