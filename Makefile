@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.controlplane
 	$(BIN)/python -m bench.workloads
+	$(BIN)/python -m bench.stateful
 
 demo: $(STAMP)
 	$(BIN)/python -m bench.store --short

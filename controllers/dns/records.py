@@ -152,12 +152,10 @@ def _endpoint_candidates(endpoints: Endpoints | None, base: str) -> list[_Candid
 
 def _answers(owner: str, candidates: list[_Candidate]) -> list[DNSRecord]:
     """The A, AAAA and SRV record sets CoreDNS answers for a name with these candidates."""
-    v4: list[str] = []
-    v6: list[str] = []
+    v4: dict[str, None] = {}  # insertion-ordered sets: first occurrence wins, O(1) membership
+    v6: dict[str, None] = {}
     for c in candidates:
-        family = v6 if ":" in c.ip else v4
-        if c.ip not in family:
-            family.append(c.ip)
+        (v6 if ":" in c.ip else v4)[c.ip] = None
     weight = srv_weight(len(candidates))
     srv: list[str] = []
     seen: set[tuple[str, int]] = set()

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
 from cp.api.core import Namespace
-from cp.api.dns import DEFAULT_TTL, DEFAULT_ZONE, DNSRecordSet
+from cp.api.dns import DEFAULT_TTL, DEFAULT_ZONE, DNSRecord, DNSRecordSet
 from cp.api.meta import ApiStruct
 from cp.informer import Lister, SharedInformerFactory
 
@@ -228,7 +228,7 @@ def _pod_ip(label: str) -> str | None:
 class Resolver:
     """Answers queries from a `RecordSource` (see the module doc)."""
 
-    __slots__ = ("_ndots", "_pods", "_source", "_zone")
+    __slots__ = ("_indexes", "_ndots", "_pods", "_source", "_zone")
 
     def __init__(
         self,
@@ -244,6 +244,8 @@ class Resolver:
         self._zone = zone.strip(".").lower()
         self._pods = pods
         self._ndots = ndots
+        # each record set's records by owner name, rebuilt when the set object changes
+        self._indexes: dict[tuple[str, str], tuple[DNSRecordSet, dict[str, list[DNSRecord]]]] = {}
 
     @classmethod
     def from_objects(cls, objects: Iterable[ApiStruct], *, zone: str = DEFAULT_ZONE) -> Resolver:
@@ -333,7 +335,7 @@ class Resolver:
         if len(labels) == 5:  # `_port._proto`: parseRequest strips one leading underscore
             labels[:2] = [f"_{label.removeprefix('_')}" for label in labels[:2]]
         owner = f"{'.'.join(labels)}.{zone}"
-        found = [r for r in record_set.records if r.name == owner]
+        found = self._by_name(record_set).get(owner, ())
         if not found:
             return NXDOMAIN, ()
         ttl = record_set.ttl or DEFAULT_TTL
@@ -344,6 +346,18 @@ class Resolver:
         if rows and rows[0][1] == "CNAME" and qtype != "CNAME":
             rows += self._follow(rows[0][3], qtype, chain)
         return NOERROR, rows
+
+    def _by_name(self, record_set: DNSRecordSet) -> dict[str, list[DNSRecord]]:
+        """The set's records by owner name: a query costs O(its answer), not O(the set)."""
+        key = (record_set.metadata.namespace, record_set.metadata.name)
+        cached = self._indexes.get(key)
+        if cached is not None and cached[0] is record_set:
+            return cached[1]
+        index: dict[str, list[DNSRecord]] = {}
+        for record in record_set.records:
+            index.setdefault(record.name, []).append(record)
+        self._indexes[key] = (record_set, index)
+        return index
 
     def _follow(self, target: str, qtype: str, chain: int) -> tuple[tuple[str, str, int, str], ...]:
         """The records of an in-zone CNAME target (CoreDNS adds them when there are some)."""
