@@ -83,31 +83,20 @@ Rules (each reported as a `Violation` naming the revision, the object and the nu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Final
+from collections.abc import Iterable
 
 import msgspec
 
 import store
-from cp.api.intstr import IntOrStringError, scaled_value
-from cp.api.kinds import KINDS
-from cp.apiserver.keys import prefix_of
+from cp.api.intstr import IntOrStringError
 from tests.scenarios.invariant_views import (
-    _DECODE_CLAIM,
     _DECODE_DEPLOYMENT,
     _DECODE_DEPLOYMENT_SPEC,
     _DECODE_POD,
     _DECODE_REPLICASET,
-    _DECODE_SERVICE,
-    _DECODE_STATEFULSET,
-    _DECODE_VOLUME,
-    _ClaimRef,
     _Meta,
     _PodView,
-    _RetentionPolicy,
     _RollingUpdate,
-    _ServiceView,
     _Strategy,
 )
 
@@ -131,232 +120,48 @@ __all__ = [
     "resolve_fenceposts",
 ]
 
-MAX_SURGE: Final = "max-surge"
-MIN_READY: Final = "min-ready"
-RECREATE_OVERLAP: Final = "recreate-overlap"
-REVISION_DECREASE: Final = "revision-decrease"
-MULTIPLE_CONTROLLERS: Final = "multiple-controllers"
-MISSING_CONTROLLER: Final = "missing-controller"
-ORDERED_READY: Final = "ordered-ready"
-RETAINED_CLAIM_DELETED: Final = "retained-claim-deleted"
-DUPLICATE_CLUSTER_IP: Final = "duplicate-cluster-ip"
-PV_DOUBLE_BOUND: Final = "pv-double-bound"
-RULES: Final = (
+from tests.scenarios.invariant_state import (
+    _CLAIMS,
+    _DEPLOYMENTS,
+    _PODS,
+    _REPLICASETS,
+    _RUNNING_PHASES,
+    _SEED_PREFIXES,
+    _SERVICES,
+    _STATEFULSETS,
+    _VOLUMES,
+    DUPLICATE_CLUSTER_IP,
     MAX_SURGE,
     MIN_READY,
-    RECREATE_OVERLAP,
-    REVISION_DECREASE,
-    MULTIPLE_CONTROLLERS,
     MISSING_CONTROLLER,
+    MULTIPLE_CONTROLLERS,
     ORDERED_READY,
-    RETAINED_CLAIM_DELETED,
-    DUPLICATE_CLUSTER_IP,
     PV_DOUBLE_BOUND,
+    RECREATE_OVERLAP,
+    RETAINED_CLAIM_DELETED,
+    REVISION_ANNOTATION,
+    REVISION_DECREASE,
+    RULES,
+    Violation,
+    _controller_uids,
+    _Deployment,
+    _Owned,
+    _Pod,
+    _PodCounts,
+    _ready,
+    _ReplicaSet,
+    _Snapshot,
+    _split_key,
+    resolve_fenceposts,
 )
-
-REVISION_ANNOTATION: Final = "deployment.kubernetes.io/revision"
-_DEFAULT_INTSTR: Final = "25%"
-_RUNNING_PHASES: Final = frozenset({"Running", "Unknown"})
+from tests.scenarios.invariant_stateful import StatefulRules
 
 
-def _prefix(kind: str) -> str:
-    info = KINDS.lookup(kind)
-    assert info is not None, kind
-    return prefix_of(info, None)
-
-
-_DEPLOYMENTS: Final = _prefix("Deployment")
-_REPLICASETS: Final = _prefix("ReplicaSet")
-_PODS: Final = _prefix("Pod")
-_STATEFULSETS: Final = _prefix("StatefulSet")
-_CLAIMS: Final = _prefix("PersistentVolumeClaim")
-_VOLUMES: Final = _prefix("PersistentVolume")
-_SERVICES: Final = _prefix("Service")
-_SEED_PREFIXES: Final = (
-    _DEPLOYMENTS,
-    _REPLICASETS,
-    _STATEFULSETS,
-    _PODS,
-    _SERVICES,
-    _CLAIMS,
-    _VOLUMES,
-)
-
-
-# -- results ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One broken rule: where (revision, object), who wrote that revision, and the numbers."""
-
-    revision: int
-    rule: str
-    kind: str
-    namespace: str
-    name: str
-    actor: str
-    message: str
-    numbers: Mapping[str, int] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return (
-            f"revision {self.revision}: {self.rule}: {self.kind} {self.namespace}/{self.name} "
-            f"(written by {self.actor}): {self.message}"
-        )
-
-
-def resolve_fenceposts(
-    replicas: int, max_surge: int | str | None, max_unavailable: int | str | None
-) -> tuple[int, int]:
-    """(maxSurge, maxUnavailable) of a RollingUpdate Deployment, as upstream's `MaxSurge(d)`
-    and `MaxUnavailable(d)`; a missing value is the API default `25%`. Raises
-    `IntOrStringError` on a malformed value."""
-    surge_value = _DEFAULT_INTSTR if max_surge is None else max_surge
-    unavailable_value = _DEFAULT_INTSTR if max_unavailable is None else max_unavailable
-    surge = scaled_value(surge_value, replicas, round_up=True)
-    unavailable = scaled_value(unavailable_value, replicas, round_up=False)
-    if surge == 0 and unavailable == 0:
-        unavailable = 1
-    if replicas == 0:
-        unavailable = 0
-    return surge, min(unavailable, replicas)
-
-
-# -- state ---------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Deployment:
-    uid: str
-    namespace: str
-    name: str
-    spec: bytes
-    strategy: str  # "RollingUpdate", "Recreate" or another (unchecked) value
-    replicas: int
-    max_surge: int
-    max_unavailable: int
-    bounded: bool  # the fenceposts resolved (a malformed intstr leaves them unchecked)
-    deleting: bool
-
-
-@dataclass(slots=True)
-class _Owned:
-    """What a Deployment uid controls, kept whether or not the Deployment exists."""
-
-    rs_spec: int = 0  # Σ spec.replicas of its live ReplicaSets
-    ready: int = 0  # Ready, non-terminating pods of those ReplicaSets
-    running: dict[str, int] = field(default_factory=dict)  # RS uid -> running pods (> 0)
-    running_total: int = 0
-    revision_mark: int = 0  # highest revision annotation written by a non-exempt actor
-
-
-@dataclass(slots=True)
-class _ReplicaSet:
-    uid: str
-    owner: str  # controlling Deployment's uid, or ""
-    replicas: int
-    controllers: int  # controller ownerReferences
-
-
-@dataclass(slots=True)
-class _PodCounts:
-    """Pods counted per owning ReplicaSet uid (kept whether or not the ReplicaSet exists)."""
-
-    ready: int = 0
-    running: int = 0
-
-
-@dataclass(slots=True)
-class _Pod:
-    owner: str  # controlling ReplicaSet's uid, or ""
-    ready: bool
-    running: bool
-    controllers: int
-
-
-_Snapshot = tuple[int, int, int, int]  # (rs_spec, ready, running RSs, running pods)
-
-
-@dataclass(slots=True)
-class _StatefulSet:
-    uid: str
-    namespace: str
-    name: str
-    ordered: bool  # podManagementPolicy missing or OrderedReady
-    start: int  # spec.ordinals.start
-    retain: bool  # retention policy Retain/Retain
-    deleting: bool
-    prefixes: tuple[str, ...]  # "<template>-<set>-" of its claim templates
-    ready: set[int] = field(default_factory=set)  # Running-and-Ready ordinals of its pods
-
-
-@dataclass(slots=True)
-class _StsPod:
-    owner: str  # the set's uid
-    ordinal: int
-    ready: bool  # Running and Ready (not terminating)
-
-
-@dataclass(slots=True)
-class _Claim:
-    namespace: str
-    name: str
-    uid: str
-    volume: str  # spec.volumeName
-    bound: bool  # status.phase Bound
-    deleting: bool
-    owner: str  # uid of the StatefulSet whose template it came from, or ""
-
-
-def _ordinal(name: str, set_name: str) -> int | None:
-    """The ordinal of pod `name` of set `set_name` (`<set>-<n>`), or None."""
-    head, sep, tail = name.rpartition("-")
-    if not sep or head != set_name or not tail.isdigit():
-        return None
-    return int(tail)
-
-
-def _cluster_ips(view: _ServiceView) -> frozenset[str]:
-    ips = {view.spec.cluster_ip, *view.spec.cluster_ips}
-    return frozenset(ip for ip in ips if ip and ip != "None")
-
-
-def _controller_uids(meta: _Meta) -> tuple[str, int]:
-    """(uid of the first controller ownerReference or "", number of controller refs)."""
-    owner, count = "", 0
-    for ref in meta.owner_references:
-        if ref.controller:
-            count += 1
-            if not owner:
-                owner = ref.uid
-    return owner, count
-
-
-def _ready(view: _PodView) -> bool:
-    if view.metadata.deletion_timestamp is not None or view.status is None:
-        return False
-    for condition in view.status.conditions:
-        if condition.type == "Ready":
-            return condition.status == "True"
-    return False
-
-
-def _same_claim(a: _ClaimRef, b: _ClaimRef) -> bool:
-    if a.uid and b.uid:
-        return a.uid == b.uid
-    return (a.namespace, a.name) == (b.namespace, b.name)
-
-
-def _split_key(key: str, prefix: str) -> tuple[str, str]:
-    namespace, _, name = key[len(prefix) :].partition("/")
-    return namespace, name
-
-
-class Checker:
+class Checker(StatefulRules):
     """Replays events one at a time and reports the rules they break (see the module doc)."""
 
     def __init__(self, *, exempt_actors: Iterable[str] = ("user",)) -> None:
+        super().__init__()
         exempt = tuple(exempt_actors)
         self._exempt_exact = frozenset(a for a in exempt if not a.endswith("/"))
         self._exempt_prefixes = tuple(a for a in exempt if a.endswith("/"))
@@ -367,15 +172,6 @@ class Checker:
         self._replicaset_by_uid: dict[str, _ReplicaSet] = {}
         self._pod_counts: dict[str, _PodCounts] = {}  # ReplicaSet uid -> counts
         self._pods: dict[str, _Pod] = {}  # key -> state
-        self._sets: dict[str, _StatefulSet] = {}  # key -> state
-        self._set_by_uid: dict[str, _StatefulSet] = {}  # kept after deletion (retention)
-        self._claim_prefixes: dict[tuple[str, str], str] = {}  # (ns, "<tpl>-<set>-") -> uid
-        self._set_pods: dict[str, _StsPod] = {}  # pod key -> state (pods of known sets)
-        self._claims: dict[str, _Claim] = {}  # key -> state
-        self._bound: dict[str, set[str]] = {}  # PV name -> keys of claims Bound to it
-        self._volume_refs: dict[str, _ClaimRef] = {}  # PV key -> spec.claimRef
-        self._service_ips: dict[str, frozenset[str]] = {}  # Service key -> its ClusterIPs
-        self._ip_owners: dict[str, set[str]] = {}  # ClusterIP -> keys of Services holding it
         self.revision = 0
         self.events = 0
 
@@ -632,250 +428,6 @@ class Checker:
         )
 
     # -- statefulsets: ordered-ready, retained-claim-deleted ------------------------------------
-
-    def _statefulset(self, key: str, value: bytes | None) -> None:
-        old = self._sets.get(key)
-        if value is None:
-            if old is not None:
-                del self._sets[key]
-            return  # by uid and its claim prefixes: kept (its retained claims outlive it)
-        view = _DECODE_STATEFULSET(value)
-        meta = view.metadata
-        spec = view.spec
-        namespace, name = _split_key(key, _STATEFULSETS)
-        namespace, name = meta.namespace or namespace, meta.name or name
-        policy = spec.persistent_volume_claim_retention_policy or _RetentionPolicy()
-        prefixes = tuple(f"{t.metadata.name}-{name}-" for t in spec.volume_claim_templates)
-        ready: set[int] = set()
-        if old is not None and old.uid == meta.uid:
-            ready = old.ready
-        new = _StatefulSet(
-            uid=meta.uid,
-            namespace=namespace,
-            name=name,
-            ordered=spec.pod_management_policy in (None, "", "OrderedReady"),
-            start=spec.ordinals.start if spec.ordinals is not None else 0,
-            retain=policy.when_deleted != "Delete" and policy.when_scaled != "Delete",
-            deleting=meta.deletion_timestamp is not None,
-            prefixes=prefixes,
-            ready=ready,
-        )
-        self._sets[key] = new
-        self._set_by_uid[new.uid] = new
-        for prefix in prefixes:
-            self._claim_prefixes[(namespace, prefix)] = new.uid
-
-    def _set_pod(
-        self, key: str, view: _PodView | None, revision: int, actor: str, judge: bool
-    ) -> list[Violation]:
-        old = self._set_pods.get(key)
-        new: _StsPod | None = None
-        sts: _StatefulSet | None = None
-        if view is not None:
-            owner, _count = _controller_uids(view.metadata)
-            sts = self._set_by_uid.get(owner) if owner else None
-            if sts is not None:
-                _ns, name = _split_key(key, _PODS)
-                ordinal = _ordinal(view.metadata.name or name, sts.name)
-                if ordinal is not None:
-                    running = view.status is not None and view.status.phase == "Running"
-                    new = _StsPod(owner, ordinal, running and _ready(view))
-        if old is not None and old.ready:
-            owner_set = self._set_by_uid.get(old.owner)
-            if owner_set is not None:
-                owner_set.ready.discard(old.ordinal)
-        if new is None:
-            self._set_pods.pop(key, None)
-            return []
-        self._set_pods[key] = new
-        if new.ready and sts is not None:
-            sts.ready.add(new.ordinal)
-        if (
-            not judge
-            or old is not None
-            or sts is None
-            or not sts.ordered
-            or sts.deleting
-            or not actor.startswith("controller/")
-            or self.exempt(actor)
-        ):
-            return []
-        missing = [i for i in range(sts.start, new.ordinal) if i not in sts.ready]
-        if not missing:
-            return []
-        _ns, pod_name = _split_key(key, _PODS)
-        return [
-            Violation(
-                revision,
-                ORDERED_READY,
-                "StatefulSet",
-                sts.namespace,
-                sts.name,
-                actor,
-                f"pod {pod_name} (ordinal {new.ordinal}) created while ordinal(s) "
-                f"{', '.join(map(str, missing))} not Running and Ready",
-                {"ordinal": new.ordinal, "not_ready": missing[0], "not_ready_count": len(missing)},
-            )
-        ]
-
-    # -- claims and volumes: retained-claim-deleted, pv-double-bound ----------------------------
-
-    def _claim_owner(self, namespace: str, name: str) -> str:
-        head, sep, tail = name.rpartition("-")
-        if not sep or not tail.isdigit():
-            return ""
-        return self._claim_prefixes.get((namespace, head + "-"), "")
-
-    def _claim(
-        self, key: str, value: bytes | None, revision: int, actor: str, judge: bool
-    ) -> list[Violation]:
-        old = self._claims.get(key)
-        new: _Claim | None = None
-        if value is not None:
-            view = _DECODE_CLAIM(value)
-            namespace, name = _split_key(key, _CLAIMS)
-            namespace, name = view.metadata.namespace or namespace, view.metadata.name or name
-            if old is not None and old.uid == view.metadata.uid:
-                owner = old.owner
-            else:
-                owner = self._claim_owner(namespace, name)
-            new = _Claim(
-                namespace,
-                name,
-                view.metadata.uid,
-                view.spec.volume_name,
-                view.status is not None and view.status.phase == "Bound",
-                view.metadata.deletion_timestamp is not None,
-                owner,
-            )
-        was_bound = old is not None and old.bound and bool(old.volume)
-        if was_bound and old is not None:
-            holders = self._bound.get(old.volume)
-            if holders is not None:
-                holders.discard(key)
-                if not holders:
-                    del self._bound[old.volume]
-        violations: list[Violation] = []
-        if new is not None:
-            self._claims[key] = new
-            if new.bound and new.volume:
-                holders = self._bound.setdefault(new.volume, set())
-                others = sorted(holders - {key})
-                holders.add(key)
-                newly = not (was_bound and old is not None and old.volume == new.volume)
-                if judge and others and newly:
-                    violations.append(
-                        Violation(
-                            revision,
-                            PV_DOUBLE_BOUND,
-                            "PersistentVolume",
-                            "",
-                            new.volume,
-                            actor,
-                            f"claim {new.namespace}/{new.name} Bound to it while "
-                            f"{', '.join(k[len(_CLAIMS) :] for k in others)} also is",
-                            {"claims": len(others) + 1},
-                        )
-                    )
-        else:
-            self._claims.pop(key, None)
-        first_delete = (old is not None and not old.deleting) and (new is None or new.deleting)
-        by_controller = actor.startswith("controller/") and not self.exempt(actor)
-        if judge and first_delete and old is not None and old.owner and by_controller:
-            sts = self._set_by_uid.get(old.owner)
-            if sts is not None and sts.retain:
-                violations.append(
-                    Violation(
-                        revision,
-                        RETAINED_CLAIM_DELETED,
-                        "PersistentVolumeClaim",
-                        old.namespace,
-                        old.name,
-                        actor,
-                        f"claim of StatefulSet {sts.namespace}/{sts.name}, whose "
-                        "persistentVolumeClaimRetentionPolicy is Retain/Retain, deleted",
-                        {},
-                    )
-                )
-        return violations
-
-    def _volume(
-        self, key: str, value: bytes | None, revision: int, actor: str, judge: bool
-    ) -> list[Violation]:
-        old = self._volume_refs.get(key)
-        if value is None:
-            self._volume_refs.pop(key, None)
-            return []
-        view = _DECODE_VOLUME(value)
-        new = view.spec.claim_ref
-        if new is None:
-            self._volume_refs.pop(key, None)
-        else:
-            self._volume_refs[key] = new
-        if not judge or old is None or new is None or _same_claim(old, new):
-            return []
-        pv = view.metadata.name or key[len(_VOLUMES) :]  # cluster-scoped: <prefix><name>
-        first = self._claims.get(f"{_CLAIMS}{old.namespace}/{old.name}")
-        if (
-            first is None
-            or not first.bound
-            or first.volume != pv
-            or (old.uid and first.uid and old.uid != first.uid)
-        ):
-            return []
-        return [
-            Violation(
-                revision,
-                PV_DOUBLE_BOUND,
-                "PersistentVolume",
-                "",
-                pv,
-                actor,
-                f"claimRef changed from {old.namespace}/{old.name} to {new.namespace}/{new.name} "
-                f"while {old.namespace}/{old.name} is still Bound to it",
-                {"claims": 2},
-            )
-        ]
-
-    # -- services: duplicate-cluster-ip ----------------------------------------------------------
-
-    def _service(
-        self, key: str, value: bytes | None, revision: int, actor: str, judge: bool
-    ) -> list[Violation]:
-        old = self._service_ips.get(key, frozenset())
-        new = frozenset() if value is None else _cluster_ips(_DECODE_SERVICE(value))
-        for ip in old - new:
-            holders = self._ip_owners.get(ip)
-            if holders is not None:
-                holders.discard(key)
-                if not holders:
-                    del self._ip_owners[ip]
-        if new:
-            self._service_ips[key] = new
-        else:
-            self._service_ips.pop(key, None)
-        violations: list[Violation] = []
-        for ip in sorted(new - old):
-            holders = self._ip_owners.setdefault(ip, set())
-            if judge and holders:
-                namespace, name = _split_key(key, _SERVICES)
-                violations.append(
-                    Violation(
-                        revision,
-                        DUPLICATE_CLUSTER_IP,
-                        "Service",
-                        namespace,
-                        name,
-                        actor,
-                        f"ClusterIP {ip} already held by "
-                        f"{', '.join(k[len(_SERVICES) :] for k in sorted(holders))}",
-                        {"services": len(holders) + 1},
-                    )
-                )
-            holders.add(key)
-        return violations
-
-    # -- rules ----------------------------------------------------------------------------------
 
     def _check_deployment(
         self, out: list[Violation], uid: str, before: _Snapshot, revision: int, actor: str
