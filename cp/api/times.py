@@ -23,7 +23,12 @@ _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 def rfc3339(seconds: float) -> str:
     """`2023-11-14T22:13:20Z` for seconds since the Unix epoch (truncated to whole seconds)."""
-    whole = int(seconds)
+    return _format(int(seconds))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _format(whole: int) -> str:
+    """Memoised: on the virtual clock thousands of writes share one second."""
     if not 0 <= whole < _YEAR_10000:
         return datetime.fromtimestamp(whole, UTC).strftime(_FORMAT)
     # What `datetime.strftime` does underneath, without building the datetime.
