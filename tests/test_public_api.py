@@ -13,7 +13,7 @@ import store.errors
 import store.types
 
 
-@pytest.mark.parametrize("package", ["store", "cp", "controllers", "cp.cli"])
+@pytest.mark.parametrize("package", ["store", "cp", "controllers", "cp.cli", "cp.replay"])
 def test_all_is_unique_and_resolves(package: str) -> None:
     module = importlib.import_module(package)
     names = list(module.__all__)
