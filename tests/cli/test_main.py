@@ -1,0 +1,192 @@
+"""`cpemu` verbs end to end, in-process: `main([...])` on a temporary state file."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cp.cli import main
+from cp.cli.state import StateFile
+
+SEED = Path(__file__).parent.parent / "api" / "manifests" / "myapp-deploy-v1.yaml"
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> str:
+    return str(tmp_path / "nested" / "state.db")
+
+
+def run(capsys: pytest.CaptureFixture[str], state: str, *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["--state", state, *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def revision(state: str) -> int:
+    with sqlite3.connect(state) as db:
+        ((rev,),) = db.execute("SELECT max(rev) FROM log").fetchall()
+    return int(rev)
+
+
+@pytest.fixture
+def applied(capsys: pytest.CaptureFixture[str], state: str) -> str:
+    code, out, err = run(capsys, state, "apply", "-f", str(SEED))
+    assert (code, out, err) == (0, "deployment.apps/myapp-deploy created\n", "")
+    return state
+
+
+def test_apply_then_get_deploy_shows_ready_replicas(
+    capsys: pytest.CaptureFixture[str], applied: str
+) -> None:
+    code, out, err = run(capsys, applied, "get", "deploy")
+    assert code == 0
+    assert err == ""
+    header, row = out.splitlines()
+    assert header.split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert re.fullmatch(r"myapp-deploy   3/3     3            3           \d+s", row)
+
+
+def test_get_pods_name_lists_three_pods(capsys: pytest.CaptureFixture[str], applied: str) -> None:
+    code, out, _ = run(capsys, applied, "get", "pods", "-o", "name")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith("pod/myapp-deploy-") for line in lines)
+
+
+def test_reapply_is_unchanged_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], applied: str
+) -> None:
+    before = revision(applied)
+    code, out, _ = run(capsys, applied, "apply", "-f", str(SEED))
+    assert (code, out) == (0, "deployment.apps/myapp-deploy unchanged\n")
+    assert revision(applied) == before
+
+
+def test_apply_changed_manifest_is_configured(
+    capsys: pytest.CaptureFixture[str], applied: str, tmp_path: Path
+) -> None:
+    changed = tmp_path / "manifests"
+    changed.mkdir()
+    (changed / "deploy.yaml").write_text(SEED.read_text().replace("replicas: 3", "replicas: 2"))
+    code, out, _ = run(capsys, applied, "apply", "-f", str(changed))
+    assert (code, out) == (0, "deployment.apps/myapp-deploy configured\n")
+    _, out, _ = run(capsys, applied, "get", "deploy", "myapp-deploy")
+    assert out.splitlines()[1].split()[1] == "2/2"
+
+
+def test_get_missing_object_is_not_found(capsys: pytest.CaptureFixture[str], applied: str) -> None:
+    code, out, err = run(capsys, applied, "get", "deploy", "nope")
+    assert (code, out) == (1, "")
+    assert err == 'Error from server (NotFound): deployments.apps "nope" not found\n'
+
+
+def test_unknown_kind(capsys: pytest.CaptureFixture[str], state: str) -> None:
+    code, _, err = run(capsys, state, "get", "foo")
+    assert (code, err) == (1, 'error: the server doesn\'t have a resource type "foo"\n')
+
+
+def test_unknown_verb(capsys: pytest.CaptureFixture[str], state: str) -> None:
+    code, _, err = run(capsys, state, "frob")
+    assert code == 1
+    assert err.startswith('error: unknown command "frob" for "cpemu"\n')
+
+
+def test_get_on_missing_state_is_empty_and_creates_nothing(
+    capsys: pytest.CaptureFixture[str], state: str
+) -> None:
+    code, out, err = run(capsys, state, "get", "deploy")
+    assert (code, out, err) == (0, "", "No resources found in default namespace.\n")
+    assert not Path(state).parent.exists()
+
+
+def test_delete_then_get_is_not_found(capsys: pytest.CaptureFixture[str], applied: str) -> None:
+    code, out, _ = run(capsys, applied, "delete", "deploy", "myapp-deploy")
+    assert (code, out) == (0, 'deployment.apps "myapp-deploy" deleted\n')
+    code, _, err = run(capsys, applied, "get", "deployment/myapp-deploy")
+    assert code == 1
+    assert "NotFound" in err
+    code, out, err = run(capsys, applied, "get", "rs,pods")
+    assert (code, out, err) == (0, "", "No resources found in default namespace.\n")
+
+
+def test_delete_from_file_and_missing(capsys: pytest.CaptureFixture[str], applied: str) -> None:
+    code, out, _ = run(capsys, applied, "delete", "-f", str(SEED))
+    assert (code, out) == (0, 'deployment.apps "myapp-deploy" deleted\n')
+    code, out, err = run(capsys, applied, "delete", "-f", str(SEED))
+    assert (code, out) == (1, "")
+    assert err == 'Error from server (NotFound): deployments.apps "myapp-deploy" not found\n'
+
+
+def test_create_twice_is_already_exists(capsys: pytest.CaptureFixture[str], applied: str) -> None:
+    code, out, err = run(capsys, applied, "create", "-f", str(SEED))
+    assert (code, out) == (1, "")
+    assert err == (
+        f'Error from server (AlreadyExists): error when creating "{SEED}": '
+        'deployments.apps "myapp-deploy" already exists\n'
+    )
+
+
+def test_invalid_manifest_names_file_and_field_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], state: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SEED.read_text().replace("replicas: 3", "replicas: three"))
+    code, out, err = run(capsys, state, "apply", "-f", str(bad))
+    assert (code, out) == (1, "")
+    assert err.startswith(f'error: {bad}: Deployment "myapp-deploy": spec.replicas')
+    assert not Path(state).exists()
+
+
+def test_json_list_carries_resource_version(
+    capsys: pytest.CaptureFixture[str], applied: str
+) -> None:
+    code, out, _ = run(capsys, applied, "get", "deploy", "-o", "json")
+    assert code == 0
+    listing = json.loads(out)
+    assert listing["kind"] == "List"
+    assert listing["apiVersion"] == "v1"
+    assert listing["metadata"]["resourceVersion"] == str(revision(applied))
+    (item,) = listing["items"]
+    assert item["metadata"]["name"] == "myapp-deploy"
+    code, out, _ = run(capsys, applied, "get", "deploy", "myapp-deploy", "-o", "json")
+    assert json.loads(out)["kind"] == "Deployment"
+
+
+def test_get_is_read_only(capsys: pytest.CaptureFixture[str], applied: str) -> None:
+    before = revision(applied)
+    data = Path(applied).read_bytes()
+    for argv in (("get", "deploy,rs,pods", "-o", "wide"), ("get", "nodes"), ("get", "po", "-A")):
+        code, out, _ = run(capsys, applied, *argv)
+        assert code == 0
+        assert out
+    assert revision(applied) == before
+    assert Path(applied).read_bytes() == data
+
+
+def test_namespace_flag(capsys: pytest.CaptureFixture[str], applied: str) -> None:
+    code, out, _ = run(capsys, applied, "-n", "other", "apply", "-f", str(SEED), "--no-wait")
+    assert (code, out) == (0, "deployment.apps/myapp-deploy created\n")
+    code, out, err = run(capsys, applied, "get", "deploy", "-n", "nothing")
+    assert (code, out, err) == (0, "", "No resources found in nothing namespace.\n")
+    code, out, _ = run(capsys, applied, "get", "deploy", "-A")
+    assert [line.split()[0] for line in out.splitlines()] == ["NAMESPACE", "default", "other"]
+
+
+def test_lock_refuses_a_second_holder(capsys: pytest.CaptureFixture[str], applied: str) -> None:
+    with StateFile(applied) as holder:
+        holder.acquire(create=False)
+        for argv in (("get", "deploy"), ("apply", "-f", str(SEED))):
+            code, out, err = run(capsys, applied, *argv)
+            assert (code, out) == (1, "")
+            assert err == (
+                f"error: the state file {Path(applied).absolute()} is in use by another "
+                "cpemu process\n"
+            )
+    code, _, _ = run(capsys, applied, "get", "deploy")
+    assert code == 0
