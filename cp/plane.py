@@ -6,7 +6,8 @@
         dep = await plane.client.get("Deployment", "myapp-deploy", namespace="default")
 
 What `open` builds, in order: the event log (`store.open_log(url)`); one `Activity`; the clock
-(`VirtualClock(activity, start=...)`, or `RealClock()` for `clock="real"`); `SeededIds(seed)`;
+(`VirtualClock(activity, start=...)`, or `RealClock()` for `clock="real"`);
+`SeededIds(seed, epoch=head)` (a reopened log continues its id sequence, never repeating one);
 an `ApiServer` over the log wrapped in `_ActivityLog` (every write holds an activity count from
 submit until it is committed, so a SQLite commit in flight keeps virtual time from jumping);
 an `InProcessClient`; a `SharedInformerFactory` (its busy-probes keep the plane busy while an
@@ -271,7 +272,8 @@ class ControlPlane:
                 the_clock = VirtualClock(activity, start=await _resume_time(log))
             else:
                 the_clock = RealClock()
-            ids = SeededIds(seed)
+            # a reopened log continues the id sequence after its head: never a uid twice
+            ids = SeededIds(seed, epoch=log.revision)
             server = ApiServer(_ActivityLog(log, activity), clock_now=the_clock.now, ids=ids.uid)
             plane = cls(
                 log=log,

@@ -27,14 +27,20 @@ class SeededIds:
 
     __slots__ = ("_reconcile", "_seed", "_suffix", "_uid")
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, *, epoch: int = 0) -> None:
+        """`epoch`: where the sequence starts (a plane reopening a log passes its head revision,
+        so a second process on the same state file never repeats the uids and names the first
+        one drew; 0 for a fresh log, the sequence of `SeededIds(seed)`)."""
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+            raise ValueError(f"epoch must be an int >= 0, not {epoch!r}")
         self._seed = seed
+        base = f"{seed}" if epoch == 0 else f"{seed}@{epoch}"
         # str seeds are hashed with SHA-512 by random.Random: stable across runs and platforms.
-        self._uid = random.Random(f"{seed}/uid")
-        self._suffix = random.Random(f"{seed}/suffix")
-        self._reconcile = random.Random(f"{seed}/reconcile")
+        self._uid = random.Random(f"{base}/uid")
+        self._suffix = random.Random(f"{base}/suffix")
+        self._reconcile = random.Random(f"{base}/reconcile")
 
     @property
     def seed(self) -> int:

@@ -367,3 +367,34 @@ async def test_sqlite_gives_the_memory_log_event_for_event(tmp_path: Path) -> No
     assert await _scenario(seed=7, store=url) == memory
     async with store.open_log(url) as reopened:  # and it is what the file holds
         assert await _events(reopened) == memory
+
+
+async def test_a_reopened_state_file_never_reuses_a_uid(tmp_path: Path) -> None:
+    """Each process on a state file draws ids after the log's head: a second process that
+    started the seeded sequence over would give new objects the uids of old ones, and the
+    ReplicaSet controllers would fight over pods owned "by uid" (found through the CLI)."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    async with ControlPlane.open(store=url) as plane:
+        await plane.apply(V1)
+        assert (await plane.settle()).converged
+    for image in ("example.com/web:2", "example.com/web:3"):
+        async with ControlPlane.open(store=url) as plane:
+            await plane.client.patch(
+                "Deployment",
+                "myapp-deploy",
+                {
+                    "spec": {
+                        "template": {"spec": {"containers": [{"name": "myapp", "image": image}]}}
+                    }
+                },
+                namespace="default",
+            )
+            with anyio.fail_after(60):  # a fight over pods never settles
+                assert (await plane.settle()).converged
+    async with store.open_log(url) as log:
+        uids: dict[str, str] = {}
+        async for event in log.events():
+            if event.value is None:
+                continue
+            uid = msgspec.json.decode(event.value)["metadata"]["uid"]
+            assert uids.setdefault(uid, event.key) == event.key, f"{uid} reused by {event.key}"
