@@ -1,6 +1,9 @@
 """`cpemu [--state PATH] [-n NS] VERB ...`: kubectl's verbs on one SQLite state file.
 
-Verbs so far: `apply -f`, `create -f`, `get`, `delete -f | KIND NAME...`. Mutating verbs
+Verbs: `apply -f`, `create -f`, `get`, `delete -f | KIND NAME...` here; `scale`, `set image`,
+`patch` in `cp.cli.edit`; `rollout status|history|undo|pause|resume|restart` in
+`cp.cli.rollout`; the read-only replay verbs `events`, `diff`, `why`, `timeline` and `rollout
+history --all` in `cp.cli.replay` (each subparser sets its `handler`). Mutating verbs
 write, then settle the plane on the virtual clock (`--no-wait` skips that); `get` reads through
 the store and an `ApiServer` without controllers and writes nothing. Output and errors are
 kubectl's: results on stdout, errors on stderr (`Error from server (NotFound): ...`,
@@ -13,6 +16,7 @@ import argparse
 import re
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -26,6 +30,8 @@ from cp.api.codec import CODEC, ManifestError, dump_json, dump_yaml
 from cp.api.errors import ApiError, NotFound
 from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct, ObjectMeta
+from cp.cli import edit, replay, rollout
+from cp.cli.common import CliError, Runner
 from cp.cli.printers import as_list, group_kind, names, no_resources, table
 from cp.cli.state import DEFAULT_STATE, StateFile, StateInUse
 from cp.client.causality import acting_as
@@ -38,10 +44,6 @@ SETTLE_SECONDS: Final = 3600.0
 _MANIFEST_SUFFIXES: Final = (".yaml", ".yml", ".json")
 _OUTPUTS: Final = ("wide", "json", "yaml", "name")
 _JSON: Final = msgspec.json.Encoder()
-
-
-class CliError(Exception):
-    """A client-side error: printed as `error: <message>`, exit code 1."""
 
 
 # -- arguments --------------------------------------------------------------------------------
@@ -101,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     delete.add_argument("args", nargs="*", metavar="KIND NAME")
     delete.add_argument("-f", "--filename", action="append", default=None, metavar="PATH")
     delete.add_argument("--no-wait", action="store_true", help="do not settle the cluster")
+    edit.add_parsers(verbs, common)
+    rollout.add_parser(verbs, common)
+    replay.add_parsers(verbs, common)
     return parser
 
 
@@ -413,6 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stdout)
         return 0
     run = _Run(args)
+    handler: Callable[[Runner], Coroutine[Any, Any, None]] | None = getattr(args, "handler", None)
     verbs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "apply": run.apply,
         "create": run.create,
@@ -421,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         with run.state:
-            anyio.run(verbs[args.verb])
+            anyio.run(partial(handler, run) if handler else verbs[args.verb])
     except (CliError, StateInUse, ManifestError) as exc:
         run.error(f"error: {exc}")
     except ApiError as exc:

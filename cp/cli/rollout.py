@@ -1,0 +1,138 @@
+"""`cpemu rollout status|history|undo|pause|resume|restart deployment/NAME`, with kubectl's
+output lines and error messages (`controllers.deployment`'s rollout helpers)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from controllers.deployment import RolloutError, format_history, history, rollout_status, undo
+from cp.api.apps import Deployment
+from cp.api.codec import dump_yaml
+from cp.api.errors import ApiError
+from cp.api.times import rfc3339
+from cp.cli.common import CliError, Runner, split_target
+from cp.cli.replay import history_all
+from cp.client.causality import acting_as
+from cp.plane import ControlPlane
+
+__all__ = ["add_parser", "rollout"]
+
+_ACTIONS = ("status", "history", "undo", "pause", "resume", "restart")
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
+    sub = verbs.add_parser("rollout", parents=[common], help="manage a Deployment's rollout")
+    sub.add_argument("action", choices=_ACTIONS)
+    sub.add_argument("target", nargs="+", metavar="deployment/NAME")
+    sub.add_argument("--revision", type=int, default=0)
+    sub.add_argument("--to-revision", type=int, default=0)
+    sub.add_argument("--no-wait", action="store_true", help="do not settle the cluster")
+    sub.add_argument("--all", action="store_true", help="history: every template in the log")
+    sub.set_defaults(handler=rollout)
+
+
+async def rollout(run: Runner) -> None:
+    if run.args.action == "history" and run.args.all:
+        await history_all(run)
+        return
+    info, name = split_target(run.args.target, f"rollout {run.args.action}")
+    if info.kind != "Deployment":
+        raise CliError(f'no {run.args.action} for kind "{info.kind}" (only deployments)')
+    run.state.acquire(create=True)
+    async with run.state.plane() as plane:
+        with acting_as("user"):
+            try:
+                await _ACTION[run.args.action](run, plane, name)
+            except RolloutError as exc:
+                run.error(f"error: {exc}")
+            except ApiError as exc:
+                run.server_error(exc)
+
+
+def _ns(run: Runner) -> str:
+    return run.namespace or "default"
+
+
+async def _get(plane: ControlPlane, run: Runner, name: str) -> Deployment:
+    got = await plane.client.get("Deployment", name, namespace=_ns(run))
+    assert isinstance(got, Deployment)
+    return got
+
+
+async def _status(run: Runner, plane: ControlPlane, name: str) -> None:
+    message, done = rollout_status(await _get(plane, run, name), run.args.revision)
+    if not done:
+        run.out(message)
+        await plane.settle()
+        message, done = rollout_status(await _get(plane, run, name), run.args.revision)
+    if done:
+        run.out(message)
+    else:
+        run.error("error: timed out waiting for the condition")
+
+
+async def _history(run: Runner, plane: ControlPlane, name: str) -> None:
+    entries = await history(plane.client, name, _ns(run))
+    revision = run.args.revision
+    if not revision:
+        run.out(format_history(name, entries))
+        return
+    if revision not in entries:
+        run.error(f"error: unable to find the specified revision {revision}")
+        return
+    rs, _ = entries[revision]
+    template = dump_yaml(rs.spec.template).rstrip("\n").replace("\n", "\n  ")
+    run.out(f"deployment.apps/{name} with revision #{revision}\nPod Template:\n  {template}\n\n")
+
+
+async def _undo(run: Runner, plane: ControlPlane, name: str) -> None:
+    _, message = await undo(plane.client, name, _ns(run), to_revision=run.args.to_revision)
+    run.out(message + "\n")
+    await run.settle(plane)
+
+
+async def _set_paused(run: Runner, plane: ControlPlane, name: str, paused: bool) -> None:
+    d = await _get(plane, run, name)
+    if d.spec.paused == paused:
+        state = "already paused" if paused else "not paused"
+        run.error(f'error: deployments.apps "{name}" is {state}')
+        return
+    body = {"spec": {"paused": paused}}
+    await plane.client.patch("Deployment", name, body, patch_type="merge", namespace=_ns(run))
+    run.out(f"deployment.apps/{name} {'paused' if paused else 'resumed'}\n")
+    await run.settle(plane)
+
+
+async def _pause(run: Runner, plane: ControlPlane, name: str) -> None:
+    await _set_paused(run, plane, name, True)
+
+
+async def _resume(run: Runner, plane: ControlPlane, name: str) -> None:
+    await _set_paused(run, plane, name, False)
+
+
+async def _restart(run: Runner, plane: ControlPlane, name: str) -> None:
+    d = await _get(plane, run, name)
+    if d.spec.paused:
+        run.error(
+            f'error: deployments.apps "{name}" can\'t restart paused deployment '
+            "(run rollout resume first)"
+        )
+        return
+    stamp = rfc3339(plane.clock.now())
+    body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+    await plane.client.patch("Deployment", name, body, patch_type="strategic", namespace=_ns(run))
+    run.out(f"deployment.apps/{name} restarted\n")
+    await run.settle(plane)
+
+
+_ACTION = {
+    "status": _status,
+    "history": _history,
+    "undo": _undo,
+    "pause": _pause,
+    "resume": _resume,
+    "restart": _restart,
+}
