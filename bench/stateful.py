@@ -56,13 +56,9 @@ a count instead.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import gc
 import json
 import math
-import resource
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -74,6 +70,17 @@ from typing import Any, Final
 import msgspec
 
 import store
+from bench._child import (
+    EXIT_NOT_CONVERGED,
+    SETTLE_WALL_LIMIT,
+    NotConverged,
+    WorkloadFailed,
+    actor_group,
+    child_main,
+    maxrss_bytes,
+    spawn,
+    watched_settle,
+)
 from bench._dns import (
     FORMS,
     NAME,
@@ -94,7 +101,7 @@ from bench._workload import summarize
 from controllers.dns import Resolver
 from cp.api.core import PersistentVolume, PersistentVolumeClaim
 from cp.api.core_pod import Pod
-from cp.plane import ControlPlane, SettleReport
+from cp.plane import ControlPlane
 
 __all__ = ["main"]
 
@@ -107,16 +114,9 @@ SHORT_REPLICAS: Final = 100
 PODS_PER_NODE: Final = 110  # upstream kubelet's default maxPods
 NODE_HEADROOM: Final = 1.5
 SETTLE_MAX_SECONDS: Final = 10_000.0  # virtual seconds: OrderedReady is ~2 s per pod
-STALL_SECONDS: Final = 120.0  # wall seconds without a new event while settling: hung
-SETTLE_WALL_LIMIT: Final = 3600.0  # wall seconds for the settle, progress or not
-EXIT_NOT_CONVERGED: Final = 2
 
 CHECK: Final = Target("==", 1)
 TARGET_VIOLATIONS: Final = Target("==", 0)
-
-
-class NotConverged(Exception):
-    """The settle did not converge, or left pods not Ready / claims not Bound."""
 
 
 def nodes_for(pods: int) -> int:
@@ -129,10 +129,6 @@ def _size(n: int) -> str:
 
 def _label(replicas: int) -> str:
     return f"statefulset_{_size(replicas)}"
-
-
-def _maxrss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 # -- (a) the workload ------------------------------------------------------------------------
@@ -190,37 +186,6 @@ spec:
         requests:
           storage: 1Gi
 """
-
-
-async def _settle(plane: ControlPlane, label: str) -> SettleReport:
-    """`settle(max_seconds=...)` watched on the wall clock (see `bench.workloads._settle`)."""
-    start_rev = plane.log.revision
-    task = asyncio.create_task(plane.settle(max_seconds=SETTLE_MAX_SECONDS))
-    t0 = last_change = perf_counter()
-    last_rev = start_rev
-    while not task.done():
-        await asyncio.wait({task}, timeout=1.0)
-        now, rev = perf_counter(), plane.log.revision
-        if rev != last_rev:
-            last_rev, last_change = rev, now
-        stalled = now - last_change >= STALL_SECONDS
-        if not task.done() and (stalled or now - t0 >= SETTLE_WALL_LIMIT):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            why = (
-                f"wrote no event for {STALL_SECONDS:.0f} wall seconds (hung?)"
-                if stalled
-                else f"still running after {SETTLE_WALL_LIMIT:.0f} wall seconds"
-            )
-            raise NotConverged(f"{label}: settle {why}; {rev - start_rev} events written")
-    report = task.result()
-    if not report.converged:
-        raise NotConverged(
-            f"{label}: settle did not converge within {SETTLE_MAX_SECONDS:.0f} virtual seconds "
-            f"({report.events} events written, timers still pending)"
-        )
-    return report
 
 
 def _ready(pod: Pod) -> bool:
@@ -290,12 +255,6 @@ async def _verify(plane: ControlPlane, replicas: int, label: str) -> Cluster:
             f"{matched} claims and PVs bound to each other"
         )
     return cluster
-
-
-def _actor_group(actor: str) -> str:
-    """`kubelet/node-7` -> `kubelet/*` (one figure for all kubelets); others unchanged."""
-    kind, sep, _rest = actor.partition("/")
-    return f"{kind}/*" if sep and kind == "kubelet" else actor
 
 
 def _ordinal(key: str, prefix: str) -> int | None:
@@ -373,9 +332,9 @@ async def run_workload(replicas: int, *, nodes: int, check: bool) -> dict[str, A
 
     label = _label(replicas)
     async with ControlPlane.open(store="memory://", clock="virtual", nodes=nodes, seed=0) as plane:
-        await _settle(plane, label)
+        await watched_settle(plane, max_seconds=SETTLE_MAX_SECONDS, label=label)
         gc.collect()
-        rss_idle = _maxrss_bytes()
+        rss_idle = maxrss_bytes()
         result: dict[str, Any] = {
             "nodes": nodes,
             "replicas": replicas,
@@ -388,17 +347,17 @@ async def run_workload(replicas: int, *, nodes: int, check: bool) -> dict[str, A
         start_rev = plane.log.revision
         t0 = perf_counter()
         await plane.apply(text)
-        report = await _settle(plane, label)
+        report = await watched_settle(plane, max_seconds=SETTLE_MAX_SECONDS, label=label)
         wall = perf_counter() - t0
         end_rev = plane.log.revision
-        rss_created = _maxrss_bytes()
+        rss_created = maxrss_bytes()
         cluster = await _verify(plane, replicas, label)
         replay = await _replay(plane.log, start_rev, end_rev, replicas)
         for line in replay.problems[:10]:
             progress(f"    order: {line}")
         grouped: Counter[str] = Counter()
         for actor, count in replay.writes.items():
-            grouped[_actor_group(actor)] += count
+            grouped[actor_group(actor)] += count
         result["create"] = {
             "wall_s": wall,
             "virtual_s": report.seconds,
@@ -432,7 +391,7 @@ async def run_workload(replicas: int, *, nodes: int, check: bool) -> dict[str, A
             "build_s": build_s,
             "revision": revision,
         }
-        result["rss_peak_bytes"] = _maxrss_bytes()
+        result["rss_peak_bytes"] = maxrss_bytes()
         if check:
             progress(f"    {label}: checking invariants over {plane.log.revision} events")
             t0 = perf_counter()
@@ -447,60 +406,13 @@ async def run_workload(replicas: int, *, nodes: int, check: bool) -> dict[str, A
     return result
 
 
-def _leaves(exc: BaseException) -> list[BaseException]:
-    """The exceptions inside (nested) exception groups."""
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
-
-
-def _child(spec: str) -> int:
-    raw = json.loads(spec)
-    error = ""
-    result: dict[str, Any] = {}
-    try:
-        result = asyncio.run(run_workload(raw["replicas"], nodes=raw["nodes"], check=raw["check"]))
-    except* NotConverged as group:  # raised inside the plane's task groups
-        error = "; ".join(str(exc) for exc in _leaves(group))
-    if error:
-        print(json.dumps({"error": error}), flush=True)
-        return EXIT_NOT_CONVERGED
-    print(json.dumps(result), flush=True)
-    return 0
-
-
 # -- the parent: one subprocess ------------------------------------------------------------------
-
-
-class WorkloadFailed(Exception):
-    """The workload's process did not converge (or failed); the message says what happened."""
 
 
 def _spawn(replicas: int, *, nodes: int, check: bool) -> dict[str, Any]:
     spec = json.dumps({"replicas": replicas, "nodes": nodes, "check": check})
     limit = SETTLE_WALL_LIMIT + 1200.0  # a backstop only
-    label = _label(replicas)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.stateful", "--child", spec],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-            timeout=limit,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise WorkloadFailed(f"{label}: no result after {limit:.0f} wall seconds") from None
-    lines = done.stdout.strip().splitlines()
-    try:
-        result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
-    except json.JSONDecodeError:
-        result = {}
-    if done.returncode == EXIT_NOT_CONVERGED:
-        raise WorkloadFailed(f"did not converge: {result.get('error', '?')}")
-    if done.returncode != 0 or not result:
-        raise WorkloadFailed(f"{label}: the workload process failed (exit {done.returncode})")
-    return result
+    return spawn("bench.stateful", spec, label=_label(replicas), limit=limit)
 
 
 @dataclass
@@ -591,7 +503,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child is not None:
-        return _child(args.child)
+        raw = json.loads(args.child)
+        return child_main(
+            lambda: run_workload(raw["replicas"], nodes=raw["nodes"], check=raw["check"])
+        )
     if args.replicas is not None and args.replicas < 1:
         raise SystemExit("--replicas must be at least 1")
     if args.nodes is not None and args.nodes < 1:

@@ -44,14 +44,10 @@ per-pod cost grows with the cluster).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import dataclasses
 import gc
 import json
 import math
-import resource
-import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -64,12 +60,23 @@ from typing import Any, Final
 import msgspec
 
 import store
+from bench._child import (
+    EXIT_NOT_CONVERGED,
+    SETTLE_WALL_LIMIT,
+    NotConverged,
+    WorkloadFailed,
+    actor_group,
+    child_main,
+    maxrss_bytes,
+    spawn,
+    watched_settle,
+)
 from bench._harness import progress, run_reported
 from bench._machine import code_version
 from bench._report import Result, Target, number
 from cp.api.apps import Deployment
 from cp.api.core_pod import Pod
-from cp.plane import ControlPlane, SettleReport
+from cp.plane import ControlPlane
 
 __all__ = ["main"]
 
@@ -81,9 +88,6 @@ IMAGE_V2: Final = "nginx:1.26"
 PODS_PER_NODE: Final = 110  # upstream kubelet's default maxPods
 NODE_HEADROOM: Final = 1.5  # surge (25%) + pods still terminating
 SETTLE_MAX_SECONDS: Final = 3600.0  # virtual seconds per settle
-STALL_SECONDS: Final = 120.0  # wall seconds without a new event while settling: hung
-SETTLE_WALL_LIMIT: Final = 3600.0  # wall seconds per settle, progress or not
-EXIT_NOT_CONVERGED: Final = 2
 
 TARGET_PODS_PER_S: Final = Target(">=", 2_000)  # (a) create, memory store
 TARGET_ROLLOUT_S: Final = Target("<", 15)  # (a) rollout wall seconds
@@ -91,10 +95,6 @@ TARGET_SQLITE_PODS_PER_S: Final = Target(">=", 1_000)  # (d) create, SQLite
 TARGET_GROWTH: Final = Target("<", 1.5)  # (c) per-pod cost 50k / 1k
 TARGET_BYTES_PER_POD: Final = Target("<", 8 * 1024)
 TARGET_VIOLATIONS: Final = Target("==", 0)
-
-
-class NotConverged(Exception):
-    """A settle did not converge, or left pods not Available / a rollout not complete."""
 
 
 # -- what to run ---------------------------------------------------------------------------------
@@ -153,10 +153,6 @@ def nodes_for(pods: int) -> int:
 # -- the child: one workload in a fresh process ----------------------------------------------------
 
 
-def _maxrss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-
-
 def _manifests(w: Workload, image: str) -> str:
     docs = []
     for i in range(w.deployments):
@@ -177,41 +173,6 @@ def _manifests(w: Workload, image: str) -> str:
             f"        ports:\n        - containerPort: 80\n"
         )
     return "---\n".join(docs)
-
-
-async def _settle(plane: ControlPlane, w: Workload, phase: str) -> SettleReport:
-    """`settle(max_seconds=...)` watched on the wall clock: NotConverged if no event is written
-    for `STALL_SECONDS` while it runs (hung), if it runs longer than `SETTLE_WALL_LIMIT`, or
-    if it returns not converged."""
-    start_rev = plane.log.revision
-    task = asyncio.create_task(plane.settle(max_seconds=SETTLE_MAX_SECONDS))
-    t0 = last_change = perf_counter()
-    last_rev = start_rev
-    while not task.done():
-        await asyncio.wait({task}, timeout=1.0)
-        now, rev = perf_counter(), plane.log.revision
-        if rev != last_rev:
-            last_rev, last_change = rev, now
-        stalled = now - last_change >= STALL_SECONDS
-        if not task.done() and (stalled or now - t0 >= SETTLE_WALL_LIMIT):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            why = (
-                f"wrote no event for {STALL_SECONDS:.0f} wall seconds (hung?)"
-                if stalled
-                else f"still running after {SETTLE_WALL_LIMIT:.0f} wall seconds"
-            )
-            raise NotConverged(
-                f"{w.label}: {phase}: settle {why}; {rev - start_rev} events written"
-            )
-    report = task.result()
-    if not report.converged:
-        raise NotConverged(
-            f"{w.label}: {phase}: settle did not converge within {SETTLE_MAX_SECONDS:.0f} "
-            f"virtual seconds ({report.events} events written, timers still pending)"
-        )
-    return report
 
 
 async def _verify(plane: ControlPlane, w: Workload, phase: str, image: str, start_rev: int) -> int:
@@ -258,12 +219,6 @@ async def _verify(plane: ControlPlane, w: Workload, phase: str, image: str, star
     return available
 
 
-def _actor_group(actor: str) -> str:
-    """`kubelet/node-7` -> `kubelet/*` (one figure for all kubelets); others unchanged."""
-    kind, sep, _rest = actor.partition("/")
-    return f"{kind}/*" if sep and kind == "kubelet" else actor
-
-
 async def _writes_by_actor(log: store.EventLog, after: int, until: int) -> dict[str, int]:
     """Events in (after, until] per actor (kubelets summed as `kubelet/*`)."""
     counts: Counter[str] = Counter()
@@ -271,7 +226,7 @@ async def _writes_by_actor(log: store.EventLog, after: int, until: int) -> dict[
         counts[event.actor] += 1
     grouped: Counter[str] = Counter()
     for actor, count in counts.items():
-        grouped[_actor_group(actor)] += count
+        grouped[actor_group(actor)] += count
     return dict(sorted(grouped.items()))
 
 
@@ -281,7 +236,9 @@ async def _phase(plane: ControlPlane, w: Workload, phase: str, image: str) -> di
     start_rev = plane.log.revision
     t0 = perf_counter()
     await plane.apply(text)
-    report = await _settle(plane, w, phase)
+    report = await watched_settle(
+        plane, max_seconds=SETTLE_MAX_SECONDS, label=f"{w.label}: {phase}"
+    )
     wall = perf_counter() - t0
     available = await _verify(plane, w, phase, image, start_rev)
     end_rev = plane.log.revision
@@ -301,9 +258,11 @@ async def run_workload(w: Workload, *, nodes: int, check: bool) -> dict[str, Any
     with tempfile.TemporaryDirectory(prefix="cpemu-bench-") as tmp:
         url = "memory://" if w.store == "memory" else f"sqlite:///{tmp}/bench.db"
         async with ControlPlane.open(store=url, clock="virtual", nodes=nodes, seed=0) as plane:
-            idle = await _settle(plane, w, "start-up")
+            idle = await watched_settle(
+                plane, max_seconds=SETTLE_MAX_SECONDS, label=f"{w.label}: start-up"
+            )
             gc.collect()
-            rss_idle = _maxrss_bytes()
+            rss_idle = maxrss_bytes()
             result: dict[str, Any] = {
                 "nodes": nodes,
                 "pods": w.pods,
@@ -313,14 +272,14 @@ async def run_workload(w: Workload, *, nodes: int, check: bool) -> dict[str, Any
             }
             progress(f"    {w.label}: create {w.deployments} x {w.replicas} on {nodes} nodes")
             create = await _phase(plane, w, "create", IMAGE_V1)
-            rss_created = _maxrss_bytes()
+            rss_created = maxrss_bytes()
             result["create"] = create
             if w.rollout:
                 progress(f"    {w.label}: rollout to {IMAGE_V2}")
                 result["rollout"] = await _phase(plane, w, "rollout", IMAGE_V2)
             result["rss_idle_bytes"] = rss_idle
             result["rss_created_bytes"] = rss_created
-            result["rss_peak_bytes"] = _maxrss_bytes()
+            result["rss_peak_bytes"] = maxrss_bytes()
             result["bytes_per_pod"] = (rss_created - rss_idle) / w.pods
             for phase in ("create", "rollout"):
                 if phase in result:
@@ -342,60 +301,13 @@ async def run_workload(w: Workload, *, nodes: int, check: bool) -> dict[str, Any
     return result
 
 
-def _leaves(exc: BaseException) -> list[BaseException]:
-    """The exceptions inside (nested) exception groups."""
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
-
-
-def _child(spec: str) -> int:
-    raw = json.loads(spec)
-    w = Workload(**raw["workload"])
-    error = ""
-    result: dict[str, Any] = {}
-    try:
-        result = asyncio.run(run_workload(w, nodes=raw["nodes"], check=raw["check"]))
-    except* NotConverged as group:  # raised inside the plane's task groups
-        error = "; ".join(str(exc) for exc in _leaves(group))
-    if error:
-        print(json.dumps({"error": error}), flush=True)
-        return EXIT_NOT_CONVERGED
-    print(json.dumps(result), flush=True)
-    return 0
-
-
 # -- the parent: one subprocess per workload -----------------------------------------------------
-
-
-class WorkloadFailed(Exception):
-    """A workload's process did not converge (or failed); the message says what happened."""
 
 
 def _spawn(w: Workload, *, nodes: int, check: bool) -> dict[str, Any]:
     spec = json.dumps({"workload": vars(w), "nodes": nodes, "check": check})
     limit = (2 if w.rollout else 1) * SETTLE_WALL_LIMIT + 600.0  # a backstop only
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.workloads", "--child", spec],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-            timeout=limit,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise WorkloadFailed(f"{w.label}: no result after {limit:.0f} wall seconds") from None
-    lines = done.stdout.strip().splitlines()
-    try:
-        result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
-    except json.JSONDecodeError:
-        result = {}
-    if done.returncode == EXIT_NOT_CONVERGED:
-        raise WorkloadFailed(f"did not converge: {result.get('error', '?')}")
-    if done.returncode != 0 or not result:
-        raise WorkloadFailed(f"{w.label}: the workload process failed (exit {done.returncode})")
-    return result
+    return spawn("bench.workloads", spec, label=w.label, limit=limit)
 
 
 @dataclass
@@ -536,7 +448,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child is not None:
-        return _child(args.child)
+        raw = json.loads(args.child)
+        w = Workload(**raw["workload"])
+        return child_main(lambda: run_workload(w, nodes=raw["nodes"], check=raw["check"]))
     if args.nodes is not None and args.nodes < 1:
         raise SystemExit("--nodes must be at least 1")
     plan = SHORT if args.short else FULL
