@@ -26,11 +26,12 @@ matched, and the daemon pod is pinned with `spec.nodeName` (see `pod_for_node`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 from msgspec.structs import replace
 
+from controllers.common.nodes import is_node_ready, tolerates
 from controllers.common.refmanager import controller_ref
 from cp.api.apps import DaemonSet
 from cp.api.core import Node, Taint
@@ -107,35 +108,12 @@ def _with_daemon_tolerations(spec: PodSpec) -> PodSpec:
     return replace(spec, tolerations=tuple(tolerations))
 
 
-def _tolerates_one(toleration: Toleration, taint: Taint) -> bool:
-    """`Toleration.ToleratesTaint` (core/v1 helpers)."""
-    if toleration.effect and toleration.effect != taint.effect:
-        return False
-    if toleration.key and toleration.key != taint.key:
-        return False
-    if toleration.operator == _EXISTS:
-        return True
-    if not toleration.key:  # an empty key needs operator Exists
-        return False
-    return toleration.value == taint.value
-
-
-def tolerates(tolerations: Iterable[Toleration], taint: Taint) -> bool:
-    """Some toleration tolerates `taint`."""
-    return any(_tolerates_one(t, taint) for t in tolerations)
-
-
-def _is_node_ready(node: Node) -> bool:
-    conditions = node.status.conditions if node.status is not None else ()
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
-
-
 def node_taints(node: Node) -> tuple[Taint, ...]:
     """`spec.taints` plus the condition taints the node lifecycle controller would add."""
     spec = node.spec
     taints = spec.taints if spec is not None else ()
     extra: list[Taint] = []
-    if not _is_node_ready(node):
+    if not is_node_ready(node):
         extra.append(Taint(key=_NOT_READY, effect=NO_SCHEDULE))
         extra.append(Taint(key=_NOT_READY, effect=NO_EXECUTE))
     if spec is not None and spec.unschedulable:

@@ -29,8 +29,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from controllers.common.nodes import is_node_ready, tolerates
 from cp.api.core import Node, Taint
-from cp.api.core_pod import Pod, Toleration
+from cp.api.core_pod import Pod
 
 __all__ = [
     "NO_NODES_AVAILABLE",
@@ -51,28 +52,6 @@ REASON_NODE_SELECTOR: Final = "node(s) didn't match Pod's node affinity/selector
 REASON_TOO_MANY_PODS: Final = "Too many pods"
 _UNSCHEDULABLE_TAINT: Final = Taint(key="node.kubernetes.io/unschedulable", effect="NoSchedule")
 _NOT_READY_TAINT: Final = Taint(key="node.kubernetes.io/not-ready", effect="NoSchedule")
-
-
-def is_node_ready(node: Node) -> bool:
-    conditions = node.status.conditions if node.status is not None else ()
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
-
-
-def _tolerates_one(toleration: Toleration, taint: Taint) -> bool:
-    """`Toleration.ToleratesTaint` (core/v1 helpers)."""
-    if toleration.effect and toleration.effect != taint.effect:
-        return False
-    if toleration.key and toleration.key != taint.key:
-        return False
-    if toleration.operator == "Exists":
-        return True
-    if not toleration.key:  # an empty key needs operator Exists
-        return False
-    return toleration.value == taint.value
-
-
-def tolerates(tolerations: Iterable[Toleration], taint: Taint) -> bool:
-    return any(_tolerates_one(t, taint) for t in tolerations)
 
 
 def _taint_reason(taint: Taint) -> str:
