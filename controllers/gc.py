@@ -45,6 +45,7 @@ from controllers.common import (
     FINALIZER_ORPHAN,
     blocks_owner,
     is_deleting,
+    revision_of,
     without_owner,
 )
 from cp.api.errors import NotFound
@@ -87,11 +88,6 @@ def parse_gc_request(req: Request) -> tuple[str, str, str]:
     if not sep or not kind or not name:
         raise TerminalError(f"not a garbage-collector key (Kind/name): {req}")
     return kind, req.namespace, name
-
-
-def _revision(meta: ObjectMeta) -> int:
-    text = meta.resource_version
-    return int(text) if text.isdigit() else 0
 
 
 class GarbageCollector:
@@ -153,7 +149,7 @@ class GarbageCollector:
         def on_delete(deleted: Deleted) -> None:
             meta = meta_of(deleted.obj)
             for dep_kind, dependent in self._dependents(meta.uid):
-                self._enqueue(dep_kind, meta_of(dependent), cause=_revision(meta))
+                self._enqueue(dep_kind, meta_of(dependent), cause=revision_of(meta))
             self._enqueue_deleting_owners(meta.owner_references, meta)
 
         return Handlers(on_add=on_add, on_update=on_update, on_delete=on_delete)
@@ -164,13 +160,13 @@ class GarbageCollector:
 
     def _enqueue(self, kind: str, meta: ObjectMeta, cause: int | None = None) -> None:
         req = gc_request(kind, meta.namespace, meta.name)
-        self._controller.enqueue(req, cause=_revision(meta) if cause is None else cause)
+        self._controller.enqueue(req, cause=revision_of(meta) if cause is None else cause)
 
     def _enqueue_deleting_owners(self, refs: Iterable[OwnerReference], dep: ObjectMeta) -> None:
         for ref in refs:
             owner = self._cached_owner(ref, dep.namespace)
             if owner is not None and is_deleting(meta_of(owner)):
-                self._enqueue(ref.kind, meta_of(owner), cause=_revision(dep))
+                self._enqueue(ref.kind, meta_of(owner), cause=revision_of(dep))
 
     # -- lookups ------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 refs_to(meta, uid)            # the ownerReferences of `meta` that point at `uid`
 without_owner(meta, uids)     # its ownerReferences minus those pointing at `uids`
 is_deleting(meta)             # deletionTimestamp is set
+revision_of(meta)             # metadata.resourceVersion as the store revision (0 when unset)
 
 Submodules (imported from where they live, so this package stays import-light):
 `pods` (readiness, availability, activity, the scale-down ranking), `refmanager`
@@ -22,6 +23,7 @@ __all__ = [
     "blocks_owner",
     "is_deleting",
     "refs_to",
+    "revision_of",
     "without_owner",
 ]
 
@@ -34,6 +36,13 @@ FINALIZER_ORPHAN = "orphan"
 def is_deleting(meta: ObjectMeta) -> bool:
     """The object has a deletionTimestamp (it stays while it has finalizers)."""
     return meta.deletion_timestamp is not None
+
+
+def revision_of(meta: ObjectMeta) -> int:
+    """The object's resourceVersion as a store revision (0 when unset): the `cause` handlers
+    enqueue with."""
+    text = meta.resource_version
+    return int(text) if text.isdigit() else 0
 
 
 def refs_to(meta: ObjectMeta, uid: str) -> tuple[OwnerReference, ...]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from controllers.common import revision_of
 from controllers.common.expectations import UIDTrackingExpectations
 from controllers.common.pods import is_pod_ready
 from controllers.common.refmanager import (
@@ -72,11 +73,6 @@ EVENT_SOURCE: Final = "daemonset-controller"
 SELECTING_ALL_MESSAGE: Final = (
     "This daemon set is selecting all pods. A non-empty selector is required."
 )
-
-
-def _revision(meta: ObjectMeta) -> int:
-    text = meta.resource_version
-    return int(text) if text.isdigit() else 0
 
 
 def _node_fingerprint(node: Node) -> tuple[object, ...]:
@@ -181,14 +177,14 @@ class DaemonSetController:
 
     def _add_set(self, obj: ApiStruct) -> None:
         if isinstance(obj, DaemonSet):
-            self._enqueue(obj, _revision(obj.metadata))
+            self._enqueue(obj, revision_of(obj.metadata))
 
     def _update_set(self, old: ApiStruct, new: ApiStruct) -> None:
         if not isinstance(new, DaemonSet):
             return
         if isinstance(old, DaemonSet) and old.metadata.uid != new.metadata.uid:
             self._delete_set(Deleted(old))
-        self._enqueue(new, _revision(new.metadata))
+        self._enqueue(new, revision_of(new.metadata))
 
     def _delete_set(self, deleted: Deleted) -> None:
         ds = deleted.obj
@@ -196,7 +192,7 @@ class DaemonSetController:
             return
         self._selectors.forget(ds.metadata.uid)
         self._deps.backoff.drop_prefix(f"{ds.metadata.uid}/")
-        self._enqueue(ds, _revision(ds.metadata))
+        self._enqueue(ds, revision_of(ds.metadata))
 
     # -- Pod handlers -------------------------------------------------------------------------
 
@@ -225,10 +221,10 @@ class DaemonSetController:
             ds = self._resolve(meta.namespace, ref)
             if ds is not None:
                 self.expectations.creation_observed(key_of(ds.metadata.namespace, ds.metadata.name))
-                self._enqueue(ds, _revision(meta))
+                self._enqueue(ds, revision_of(meta))
             return
         for ds in self._matching_sets(meta):
-            self._enqueue(ds, _revision(meta))
+            self._enqueue(ds, revision_of(meta))
 
     def _update_pod(self, old: ApiStruct, new: ApiStruct) -> None:
         if not isinstance(old, Pod) or not isinstance(new, Pod):
@@ -240,7 +236,7 @@ class DaemonSetController:
         if after.deletion_timestamp is not None:
             self._pod_deleted(new)
             return
-        cause = _revision(after)
+        cause = revision_of(after)
         old_ref, ref = controller_ref_of(before), controller_ref_of(after)
         if old_ref != ref and old_ref is not None:
             old_ds = self._resolve(before.namespace, old_ref)
@@ -273,7 +269,7 @@ class DaemonSetController:
             return
         key = key_of(ds.metadata.namespace, ds.metadata.name)
         self.expectations.deletion_observed(key, key_of(pod.metadata.namespace, pod.metadata.name))
-        self._enqueue(ds, _revision(pod.metadata))
+        self._enqueue(ds, revision_of(pod.metadata))
 
     # -- Node and ControllerRevision handlers -------------------------------------------------
 
@@ -282,7 +278,7 @@ class DaemonSetController:
             return
         for ds in self._sets.list():
             if node_should_run_daemon_pod(obj, ds)[0]:
-                self._enqueue(ds, _revision(obj.metadata))
+                self._enqueue(ds, revision_of(obj.metadata))
 
     def _update_node(self, old: ApiStruct, new: ApiStruct) -> None:
         if not isinstance(old, Node) or not isinstance(new, Node):
@@ -291,12 +287,12 @@ class DaemonSetController:
             return
         for ds in self._sets.list():
             if node_should_run_daemon_pod(old, ds) != node_should_run_daemon_pod(new, ds):
-                self._enqueue(ds, _revision(new.metadata))
+                self._enqueue(ds, revision_of(new.metadata))
 
     def _delete_node(self, deleted: Deleted) -> None:
         if isinstance(deleted.obj, Node):
             for ds in self._sets.list():
-                self._enqueue(ds, _revision(deleted.obj.metadata))
+                self._enqueue(ds, revision_of(deleted.obj.metadata))
 
     def _revision_changed(self, obj: ApiStruct) -> None:
         if not isinstance(obj, ControllerRevision):
@@ -306,10 +302,10 @@ class DaemonSetController:
         if ref is not None:
             ds = self._resolve(meta.namespace, ref)
             if ds is not None:
-                self._enqueue(ds, _revision(meta))
+                self._enqueue(ds, revision_of(meta))
             return
         for ds in self._matching_sets(meta):
-            self._enqueue(ds, _revision(meta))
+            self._enqueue(ds, revision_of(meta))
 
     # -- sync ---------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from typing import Final
 
 from msgspec.structs import replace
 
+from controllers.common import revision_of
 from controllers.common.refmanager import (
     ControllerRefManager,
     controller_ref_of,
@@ -73,11 +74,6 @@ DEPLOYMENT_COMPONENT: Final = "deployment-controller"
 #: for upstream's `enqueueRateLimited` progress checks.
 _CHECK_BASE: Final = 0.005
 _CHECK_MAX: Final = 1000.0
-
-
-def _rv(meta: ObjectMeta) -> int:
-    text = meta.resource_version
-    return int(text) if text.isdigit() else 0
 
 
 def _selector(selector: LabelSelector) -> Selector:
@@ -140,7 +136,7 @@ class DeploymentController:
 
     def _enqueue_obj(self, obj: ApiStruct) -> None:
         meta = meta_of(obj)
-        self._controller.enqueue(Request(meta.namespace, meta.name), cause=_rv(meta))
+        self._controller.enqueue(Request(meta.namespace, meta.name), cause=revision_of(meta))
 
     def _resolve(self, namespace: str, meta: ObjectMeta) -> Deployment | None:
         """The Deployment the controllerRef of `meta` names, if cached with that uid."""
@@ -176,10 +172,10 @@ class DeploymentController:
         if controller_ref_of(meta) is not None:
             d = self._resolve(meta.namespace, meta)
             if d is not None:
-                self._enqueue(d, _rv(meta))
+                self._enqueue(d, revision_of(meta))
             return
         for d in self._matching_deployments(obj):
-            self._enqueue(d, _rv(meta))
+            self._enqueue(d, revision_of(meta))
 
     def _update_replica_set(self, old: ApiStruct, new: ApiStruct) -> None:
         if not isinstance(old, ReplicaSet) or not isinstance(new, ReplicaSet):
@@ -188,7 +184,7 @@ class DeploymentController:
             return
         old_ref, new_ref = controller_ref_of(old.metadata), controller_ref_of(new.metadata)
         ref_changed = old_ref != new_ref
-        cause = _rv(new.metadata)
+        cause = revision_of(new.metadata)
         if ref_changed and old_ref is not None:
             d = self._resolve(old.metadata.namespace, old.metadata)
             if d is not None:
@@ -206,7 +202,7 @@ class DeploymentController:
         meta = meta_of(deleted.obj)
         d = self._resolve(meta.namespace, meta)
         if d is not None:
-            self._enqueue(d, _rv(meta))
+            self._enqueue(d, revision_of(meta))
 
     def _delete_pod(self, deleted: Deleted) -> None:
         """A Recreate Deployment is synced once its last pod is gone."""
@@ -218,7 +214,7 @@ class DeploymentController:
         rss = self._replica_sets.indexer.by_controller(d.metadata.uid)
         typed = [r for r in rss if isinstance(r, ReplicaSet)]
         if not any(self._pod_map(d, typed).values()):
-            self._enqueue(d, _rv(meta))
+            self._enqueue(d, revision_of(meta))
 
     def _rs_of(self, pod: ObjectMeta) -> ReplicaSet | None:
         ref = controller_ref_of(pod)

@@ -38,6 +38,7 @@ from typing import Final
 
 from msgspec.structs import replace
 
+from controllers.common import revision_of
 from controllers.dns.records import build_records
 from cp.api.core import Endpoints, Service
 from cp.api.dns import DEFAULT_TTL, DEFAULT_ZONE, DNSRecordSet
@@ -54,11 +55,6 @@ __all__ = ["DEFAULT_WORKERS", "DNS_NAME", "DNSController"]
 DNS_NAME: Final = "dns"
 #: Worker count (as the Endpoints controller's `--concurrent-endpoint-syncs`).
 DEFAULT_WORKERS: Final = 5
-
-
-def _revision(meta: ObjectMeta) -> int:
-    text = meta.resource_version
-    return int(text) if text.isdigit() else 0
 
 
 class DNSController:
@@ -120,7 +116,7 @@ class DNSController:
     def _enqueue(self, obj: ApiStruct) -> None:
         meta = getattr(obj, "metadata", None)
         if isinstance(meta, ObjectMeta):
-            self._controller.enqueue(Request(meta.namespace, meta.name), cause=_revision(meta))
+            self._controller.enqueue(Request(meta.namespace, meta.name), cause=revision_of(meta))
 
     def _added(self, obj: ApiStruct) -> None:
         if isinstance(obj, Service | Endpoints):
@@ -203,7 +199,7 @@ class DNSController:
         mine = self._written.get(key)
         if mine is None:
             return cached
-        if cached is None or _revision(cached.metadata) < _revision(mine.metadata):
+        if cached is None or revision_of(cached.metadata) < revision_of(mine.metadata):
             return mine
         del self._written[key]
         return cached

@@ -50,6 +50,7 @@ from typing import Final, Protocol
 
 from msgspec.structs import replace
 
+from controllers.common import revision_of
 from controllers.common.pods import is_pod_ready
 from controllers.common.times import format_time, memo_parser
 from controllers.endpoints.subsets import (
@@ -102,11 +103,6 @@ class EventSink(Protocol):
     """What the controller records events with (`cp.client.events.EventRecorder`)."""
 
     async def event(self, obj: ApiStruct, type: str, reason: str, message: str) -> object: ...
-
-
-def _revision(meta: ObjectMeta) -> int:
-    text = meta.resource_version
-    return int(text) if text.isdigit() else 0
 
 
 class _ServiceIndex:
@@ -253,7 +249,7 @@ class EndpointsController:
         if isinstance(obj, Service):
             self._index.put(obj)
             meta = obj.metadata
-            self._controller.enqueue(Request(meta.namespace, meta.name), cause=_revision(meta))
+            self._controller.enqueue(Request(meta.namespace, meta.name), cause=revision_of(meta))
 
     def _update_service(self, old: ApiStruct, new: ApiStruct) -> None:
         if isinstance(new, Service) and (
@@ -267,21 +263,21 @@ class EndpointsController:
         if isinstance(obj, Service):
             meta = obj.metadata
             self._index.remove(key_of(meta.namespace, meta.name))
-            self._controller.enqueue(Request(meta.namespace, meta.name), cause=_revision(meta))
+            self._controller.enqueue(Request(meta.namespace, meta.name), cause=revision_of(meta))
 
     def _add_endpoints(self, obj: ApiStruct) -> None:
         """`checkLeftoverEndpoints`: the Endpoints of the first list are each enqueued, so
         those whose Service went away while nobody watched are deleted."""
         if isinstance(obj, Endpoints) and not self._ep_informer.has_synced:
             meta = obj.metadata
-            self._controller.enqueue(Request(meta.namespace, meta.name), cause=_revision(meta))
+            self._controller.enqueue(Request(meta.namespace, meta.name), cause=revision_of(meta))
 
     def _delete_endpoints(self, deleted: Deleted) -> None:
         obj = deleted.obj
         if isinstance(obj, Endpoints):
             meta = obj.metadata
             self._written.pop(key_of(meta.namespace, meta.name), None)
-            self._controller.enqueue(Request(meta.namespace, meta.name), cause=_revision(meta))
+            self._controller.enqueue(Request(meta.namespace, meta.name), cause=revision_of(meta))
 
     def _pod_services(self, pod: Pod) -> set[str]:
         meta = pod.metadata
@@ -289,7 +285,7 @@ class EndpointsController:
 
     def _add_pod(self, obj: ApiStruct) -> None:
         if isinstance(obj, Pod):
-            cause = _revision(obj.metadata)
+            cause = revision_of(obj.metadata)
             for key in sorted(self._pod_services(obj)):
                 self._enqueue_key(key, cause)
 
@@ -308,14 +304,14 @@ class EndpointsController:
             keys = self._pod_services(new)
         else:
             return
-        cause = _revision(new.metadata)
+        cause = revision_of(new.metadata)
         for key in sorted(keys):
             self._enqueue_key(key, cause)
 
     def _delete_pod(self, deleted: Deleted) -> None:
         obj = deleted.obj
         if isinstance(obj, Pod):
-            cause = _revision(obj.metadata)
+            cause = revision_of(obj.metadata)
             for key in sorted(self._pod_services(obj)):
                 self._enqueue_key(key, cause)
 
@@ -386,7 +382,7 @@ class EndpointsController:
         mine = self._written.get(key)
         if mine is None:
             return cached
-        if cached is None or _revision(cached.metadata) < _revision(mine.metadata):
+        if cached is None or revision_of(cached.metadata) < revision_of(mine.metadata):
             return mine
         del self._written[key]  # the cache caught up
         return cached

@@ -41,6 +41,7 @@ from typing import Final
 
 from msgspec.structs import replace
 
+from controllers.common import revision_of
 from controllers.kubelet.events import sandbox_failure, status_events
 from controllers.kubelet.ipam import AddressPool
 from controllers.kubelet.profile import Profile, load_profile
@@ -85,11 +86,6 @@ def host_ip_of(node: Node) -> str:
         if address.type == "InternalIP":
             return address.address
     return addresses[0].address if addresses else ""
-
-
-def _revision(obj: ApiStruct) -> int:
-    text = meta_of(obj).resource_version
-    return int(text) if text.isdigit() else 0
 
 
 @dataclass(slots=True)
@@ -179,7 +175,7 @@ class Kubelet:
         if isinstance(obj, Pod) and obj.spec.node_name:
             req = Request(obj.metadata.namespace, obj.metadata.name)
             self._index(req, obj.spec.node_name)
-            self._controller.enqueue(req, cause=_revision(obj))
+            self._controller.enqueue(req, cause=revision_of(meta_of(obj)))
 
     def _pod_updated(self, old: ApiStruct, new: ApiStruct) -> None:
         if not isinstance(new, Pod) or not new.spec.node_name:
@@ -188,19 +184,19 @@ class Kubelet:
         self._index(req, new.spec.node_name)
         if self._written.get(req) == new.metadata.resource_version:
             return  # our own status write coming back
-        self._controller.enqueue(req, cause=_revision(new))
+        self._controller.enqueue(req, cause=revision_of(meta_of(new)))
 
     def _pod_deleted(self, deleted: Deleted) -> None:
         obj = deleted.obj
         req = Request(meta_of(obj).namespace, meta_of(obj).name)
         if req in self._node_of or req in self._admitted:
-            self._controller.enqueue(req, cause=_revision(obj))
+            self._controller.enqueue(req, cause=revision_of(meta_of(obj)))
 
     def _node_changed(self, node: ApiStruct) -> None:
         name = meta_of(node).name
         for req in self._by_node.get(name, {}):
             if req not in self._admitted:
-                self._controller.enqueue(req, cause=_revision(node))
+                self._controller.enqueue(req, cause=revision_of(meta_of(node)))
 
     def _recorder(self, node: str) -> EventRecorder:
         """The node's event recorder (source component `kubelet`, host the node)."""

@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from controllers.common import revision_of
 from controllers.common.expectations import UIDTrackingExpectations
 from controllers.common.pods import is_pod_active, is_pod_ready
 from controllers.common.refmanager import (
@@ -62,7 +63,7 @@ from controllers.replicaset.podfacts import facts_of
 from controllers.replicaset.status import status_from_counts, update_replica_set_status
 from cp.api.apps import ReplicaSet
 from cp.api.core_pod import Pod
-from cp.api.meta import ApiStruct, ObjectMeta, OwnerReference
+from cp.api.meta import ApiStruct, OwnerReference
 from cp.api.selectors import Selector
 from cp.client import Client
 from cp.client.events import EventRecorder
@@ -76,11 +77,6 @@ __all__ = ["EVENT_SOURCE", "RS_NAME", "ReplicaSetController"]
 RS_NAME: Final = "replicaset"
 #: The component of its events (upstream's recorder source).
 EVENT_SOURCE: Final = "replicaset-controller"
-
-
-def _revision(meta: ObjectMeta) -> int:
-    text = meta.resource_version
-    return int(text) if text.isdigit() else 0
 
 
 class ReplicaSetController:
@@ -167,14 +163,14 @@ class ReplicaSetController:
 
     def _add_rs(self, obj: ApiStruct) -> None:
         if isinstance(obj, ReplicaSet):
-            self._enqueue(obj, _revision(obj.metadata))
+            self._enqueue(obj, revision_of(obj.metadata))
 
     def _update_rs(self, old: ApiStruct, new: ApiStruct) -> None:
         if not isinstance(new, ReplicaSet):
             return
         if isinstance(old, ReplicaSet) and old.metadata.uid != new.metadata.uid:
             self._delete_rs(Deleted(old))
-        self._enqueue(new, _revision(new.metadata))
+        self._enqueue(new, revision_of(new.metadata))
 
     def _delete_rs(self, deleted: Deleted) -> None:
         rs = deleted.obj
@@ -183,7 +179,7 @@ class ReplicaSetController:
         self.expectations.delete(rs_key(rs.metadata))
         self._selectors.forget(rs.metadata.uid)
         self.owned.drop(rs.metadata.uid)
-        self._enqueue(rs, _revision(rs.metadata))
+        self._enqueue(rs, revision_of(rs.metadata))
 
     # -- Pod handlers -------------------------------------------------------------------------
 
@@ -214,10 +210,10 @@ class ReplicaSetController:
             rs = self._resolve(meta.namespace, ref)
             if rs is not None:
                 self.expectations.creation_observed(rs_key(rs.metadata))
-                self._enqueue(rs, _revision(meta))
+                self._enqueue(rs, revision_of(meta))
             return
         for rs in self._pod_replica_sets(obj):
-            self._enqueue(rs, _revision(meta))
+            self._enqueue(rs, revision_of(meta))
 
     def _update_pod(self, old: ApiStruct, new: ApiStruct) -> None:
         if not isinstance(old, Pod) or not isinstance(new, Pod):
@@ -233,7 +229,7 @@ class ReplicaSetController:
             if labels_changed:
                 self._pod_deleted(old)
             return
-        cause = _revision(after)
+        cause = revision_of(after)
         old_ref, ref = controller_ref_of(before), controller_ref_of(after)
         ref_changed = old_ref != ref
         if ref_changed and old_ref is not None:
@@ -268,7 +264,7 @@ class ReplicaSetController:
         if rs is None:
             return
         self.expectations.deletion_observed(rs_key(rs.metadata), pod_key(pod))
-        self._enqueue(rs, _revision(pod.metadata))
+        self._enqueue(rs, revision_of(pod.metadata))
 
     # -- sync ---------------------------------------------------------------------------------
 

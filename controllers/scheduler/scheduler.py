@@ -44,6 +44,7 @@ from typing import Final
 
 from msgspec.structs import replace
 
+from controllers.common import revision_of
 from controllers.scheduler.cache import LoadCache
 from controllers.scheduler.filters import fit_error
 from controllers.volume.util import claims_bound
@@ -84,11 +85,6 @@ POD_MAX_BACKOFF: Final = 10.0
 def pod_backoff(attempts: int) -> float:
     """Seconds a pod waits after its `attempts`-th failed attempt: 1, 2, 4, 8, 10, 10 ..."""
     return min(POD_INITIAL_BACKOFF * (1 << min(max(0, attempts - 1), 16)), POD_MAX_BACKOFF)
-
-
-def _revision(obj: ApiStruct) -> int:
-    text = meta_of(obj).resource_version
-    return int(text) if text.isdigit() else 0
 
 
 def with_condition(status: PodStatus | None, condition: PodCondition) -> PodStatus:
@@ -214,7 +210,7 @@ class Scheduler:
         """Count `req` on `node` ("" for none), uncounting it where it was: room there moves
         the parked pods (NodeResourcesFit), `cause` being the object whose event freed it."""
         if self._cache.count(req, node) and self._parked:
-            self._move_parked(_revision(cause) if cause is not None else 0)
+            self._move_parked(revision_of(meta_of(cause)) if cause is not None else 0)
 
     def _forget(self, req: Request) -> None:
         """`req` is no longer pending: no back-off, not parked."""
@@ -232,7 +228,7 @@ class Scheduler:
         if target or self._cache.node_of(req):
             self._account(req, target, obj)
         if _pending(obj):
-            self._controller.enqueue(req, cause=_revision(obj))
+            self._controller.enqueue(req, cause=revision_of(meta_of(obj)))
 
     def _pod_updated(self, old: ApiStruct, new: ApiStruct) -> None:
         if not isinstance(new, Pod) or not isinstance(old, Pod):
@@ -247,7 +243,7 @@ class Scheduler:
             self._forget(req)
         elif old.spec != new.spec or old.metadata.uid != new.metadata.uid:
             self._parked.pop(req, None)
-            self._controller.enqueue(req, cause=_revision(new))
+            self._controller.enqueue(req, cause=revision_of(meta_of(new)))
 
     def _pod_gone(self, deleted: Deleted) -> None:
         meta = meta_of(deleted.obj)
@@ -265,7 +261,7 @@ class Scheduler:
         """A node came, went or changed: forget the fits, move the parked pods."""
         self._node_names = None
         self._cache.invalidate()
-        self._move_parked(_revision(node))
+        self._move_parked(revision_of(meta_of(node)))
 
     def _move_parked(self, cause: int) -> None:
         """Move every parked pod out: into the queue at once when its back-off is over, else
@@ -292,7 +288,7 @@ class Scheduler:
 
     def _volume_event(self, obj: ApiStruct) -> None:
         """A claim or a class changed: pods parked on their volumes may fit now."""
-        self._move_parked(_revision(obj))
+        self._move_parked(revision_of(meta_of(obj)))
 
     def _volume_reason(self, pod: Pod) -> str | None:
         """Why the pod's PersistentVolumeClaims keep it Pending (`pod has unbound immediate

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from controllers.common import revision_of
 from controllers.common.pods import is_pod_ready
 from controllers.common.refmanager import (
     ControllerRefManager,
@@ -70,11 +71,6 @@ __all__ = ["EVENT_SOURCE", "STS_NAME", "StatefulSetController"]
 STS_NAME: Final = "statefulset"
 #: The component of its events (upstream's recorder source).
 EVENT_SOURCE: Final = "statefulset-controller"
-
-
-def _revision(meta: ObjectMeta) -> int:
-    text = meta.resource_version
-    return int(text) if text.isdigit() else 0
 
 
 class StatefulSetController:
@@ -160,16 +156,16 @@ class StatefulSetController:
 
     def _add_set(self, obj: ApiStruct) -> None:
         if isinstance(obj, StatefulSet):
-            self._enqueue(obj, _revision(obj.metadata))
+            self._enqueue(obj, revision_of(obj.metadata))
 
     def _update_set(self, old: ApiStruct, new: ApiStruct) -> None:
         if isinstance(new, StatefulSet):
-            self._enqueue(new, _revision(new.metadata))
+            self._enqueue(new, revision_of(new.metadata))
 
     def _delete_set(self, deleted: Deleted) -> None:
         if isinstance(deleted.obj, StatefulSet):
             self._selectors.forget(deleted.obj.metadata.uid)
-            self._enqueue(deleted.obj, _revision(deleted.obj.metadata))
+            self._enqueue(deleted.obj, revision_of(deleted.obj.metadata))
 
     # -- Pod, revision and claim handlers -----------------------------------------------------
 
@@ -182,11 +178,11 @@ class StatefulSetController:
         if ref is not None:
             sts = self._resolve(meta.namespace, ref)
             if sts is not None:
-                self._enqueue(sts, _revision(meta))
+                self._enqueue(sts, revision_of(meta))
             return
         if isinstance(obj, Pod):
             for sts in self._matching_sets(meta):
-                self._enqueue(sts, _revision(meta))
+                self._enqueue(sts, revision_of(meta))
 
     def _add_pod(self, obj: ApiStruct) -> None:
         self._owned_changed(obj)
@@ -202,7 +198,7 @@ class StatefulSetController:
         if old_ref is not None and old_ref != ref:
             previous = self._resolve(old.metadata.namespace, old_ref)
             if previous is not None:
-                self._enqueue(previous, _revision(new.metadata))
+                self._enqueue(previous, revision_of(new.metadata))
         self._owned_changed(new)
         if ref is None:
             return
@@ -219,7 +215,7 @@ class StatefulSetController:
         claim = deleted.obj
         if isinstance(claim, PersistentVolumeClaim):
             for sts in self._matching_sets(claim.metadata):
-                self._enqueue(sts, _revision(claim.metadata))
+                self._enqueue(sts, revision_of(claim.metadata))
 
     # -- sync ---------------------------------------------------------------------------------
 

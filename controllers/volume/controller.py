@@ -61,6 +61,7 @@ from typing import Final
 
 from msgspec.structs import replace
 
+from controllers.common import revision_of
 from controllers.volume.index import VolumeIndex, is_available
 from controllers.volume.provision import EventSink, Provisioner
 from controllers.volume.util import (
@@ -82,7 +83,7 @@ from controllers.volume.writes import VolumeWrites
 from cp.api.core import PersistentVolume, PersistentVolumeClaim
 from cp.api.core_pod import Pod
 from cp.api.errors import Invalid, NotFound
-from cp.api.meta import ApiStruct, ObjectMeta
+from cp.api.meta import ApiStruct
 from cp.api.storage import StorageClass
 from cp.client import Client
 from cp.client.events import EventRecorder
@@ -116,11 +117,6 @@ def claim_request(namespace: str, name: str) -> Request:
 def volume_request(name: str) -> Request:
     """The work-queue key of a volume."""
     return Request("", _VOLUME + name)
-
-
-def _revision(meta: ObjectMeta) -> int:
-    text = meta.resource_version
-    return int(text) if text.isdigit() else 0
 
 
 class PersistentVolumeController:
@@ -215,7 +211,7 @@ class PersistentVolumeController:
 
     def _pv_changed(self, old: PersistentVolume | None, volume: PersistentVolume) -> None:
         self.index.observe(volume)
-        cause = _revision(volume.metadata)
+        cause = revision_of(volume.metadata)
         self._controller.enqueue(volume_request(volume.metadata.name), cause=cause)
         ref = volume.spec.claim_ref
         if ref is not None:
@@ -230,7 +226,7 @@ class PersistentVolumeController:
         self.index.forget(volume.metadata.name)
         ref = volume.spec.claim_ref
         if ref is not None:
-            self._enqueue_claim(ref.namespace, ref.name, _revision(volume.metadata))
+            self._enqueue_claim(ref.namespace, ref.name, revision_of(volume.metadata))
 
     def _track_claim(self, claim: PersistentVolumeClaim, *, gone: bool = False) -> None:
         key = (claim.metadata.namespace, claim.metadata.name)
@@ -248,7 +244,7 @@ class PersistentVolumeController:
         if isinstance(obj, PersistentVolumeClaim):
             self._track_claim(obj)
             meta = obj.metadata
-            self._enqueue_claim(meta.namespace, meta.name, _revision(meta))
+            self._enqueue_claim(meta.namespace, meta.name, revision_of(meta))
 
     def _update_pvc(self, old: ApiStruct, new: ApiStruct) -> None:
         if isinstance(new, PersistentVolumeClaim):
@@ -261,7 +257,7 @@ class PersistentVolumeController:
         self._track_claim(claim, gone=True)
         meta = claim.metadata
         self._writes.forget_claim(meta.namespace, meta.name)
-        cause = _revision(meta)
+        cause = revision_of(meta)
         names = set(self.index.referencing(claim_key(meta.namespace, meta.name)))
         if claim.spec.volume_name:
             names.add(claim.spec.volume_name)
@@ -270,7 +266,7 @@ class PersistentVolumeController:
 
     def _add_sc(self, obj: ApiStruct) -> None:
         if isinstance(obj, StorageClass):
-            cause = _revision(obj.metadata)
+            cause = revision_of(obj.metadata)
             self._enqueue_waiting(obj.metadata.name, cause)
             if is_default_class(obj):
                 self._enqueue_waiting(None, cause)
@@ -303,7 +299,7 @@ class PersistentVolumeController:
         if claims and bool(pod.spec.node_name) and not was_placed:
             for name in claims:
                 if (meta.namespace, name) in self._waiting_on:
-                    self._enqueue_claim(meta.namespace, name, _revision(meta))
+                    self._enqueue_claim(meta.namespace, name, revision_of(meta))
 
     def _forget_pod(self, pod_key: tuple[str, str]) -> None:
         namespace, pod_name = pod_key
@@ -520,7 +516,7 @@ class PersistentVolumeController:
             return
         if not claim.spec.volume_name:
             meta = claim.metadata
-            self._enqueue_claim(meta.namespace, meta.name, _revision(volume.metadata))
+            self._enqueue_claim(meta.namespace, meta.name, revision_of(volume.metadata))
             return
         if claim.spec.volume_name == volume.metadata.name:
             await self._writes.set_volume_phase(volume, "Bound")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 
+from controllers.common import revision_of
 from controllers.volume.util import (
     claim_class,
     claim_key,
@@ -41,11 +42,6 @@ from cp.api.selectors import Selector
 __all__ = ["VolumeIndex", "is_available"]
 
 _Slot = tuple[str, tuple[str, ...], int]  # (class, access-mode set, bytes)
-
-
-def _rv(volume: PersistentVolume) -> int:
-    text = volume.metadata.resource_version
-    return int(text) if text.isdigit() else 0
 
 
 def is_available(volume: PersistentVolume) -> bool:
@@ -92,7 +88,9 @@ class VolumeIndex:
         name = volume.metadata.name
         known = self._volumes.get(name)
         if known is not None:
-            if known.metadata.uid == volume.metadata.uid and _rv(known) > _rv(volume):
+            if known.metadata.uid == volume.metadata.uid and revision_of(
+                known.metadata
+            ) > revision_of(volume.metadata):
                 return False
             self._unindex(name)
         self._volumes[name] = volume

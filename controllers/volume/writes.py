@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from msgspec.structs import replace
 
+from controllers.common import revision_of
 from controllers.volume.index import VolumeIndex
 from controllers.volume.util import (
     ANN_BIND_COMPLETED,
@@ -35,11 +36,6 @@ from cp.client import Client
 from cp.runtime import Clock
 
 __all__ = ["VolumeWrites"]
-
-
-def _rv(claim: PersistentVolumeClaim) -> int:
-    text = claim.metadata.resource_version
-    return int(text) if text.isdigit() else 0
 
 
 class VolumeWrites:
@@ -65,7 +61,9 @@ class VolumeWrites:
         written = self._claims.get(key)
         if written is None:
             return cached
-        if written.metadata.uid == cached.metadata.uid and _rv(written) > _rv(cached):
+        if written.metadata.uid == cached.metadata.uid and revision_of(
+            written.metadata
+        ) > revision_of(cached.metadata):
             return written
         del self._claims[key]
         return cached
