@@ -88,9 +88,8 @@ class VolumeIndex:
         name = volume.metadata.name
         known = self._volumes.get(name)
         if known is not None:
-            if known.metadata.uid == volume.metadata.uid and revision_of(
-                known.metadata
-            ) > revision_of(volume.metadata):
+            newer = revision_of(known.metadata) > revision_of(volume.metadata)
+            if known.metadata.uid == volume.metadata.uid and newer:
                 return False
             self._unindex(name)
         self._volumes[name] = volume

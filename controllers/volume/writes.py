@@ -61,9 +61,8 @@ class VolumeWrites:
         written = self._claims.get(key)
         if written is None:
             return cached
-        if written.metadata.uid == cached.metadata.uid and revision_of(
-            written.metadata
-        ) > revision_of(cached.metadata):
+        newer = revision_of(written.metadata) > revision_of(cached.metadata)
+        if written.metadata.uid == cached.metadata.uid and newer:
             return written
         del self._claims[key]
         return cached
