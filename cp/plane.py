@@ -175,6 +175,13 @@ def _write_behind(url: str) -> str:
     return f"{url}{'&' if query else '?'}durability=deferred"
 
 
+def _check_options(clock: str, nodes: int) -> None:
+    if clock not in ("virtual", "real"):
+        raise ValueError(f"clock must be 'virtual' or 'real', not {clock!r}")
+    if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes < 0:
+        raise ValueError(f"nodes must be an int >= 0, not {nodes!r}")
+
+
 async def _resume_time(log: _store.EventLog) -> float:
     """The `time` of the log's last event, or `VIRTUAL_EPOCH` for an empty log."""
     head = log.revision
@@ -261,84 +268,94 @@ class ControlPlane:
         seed: int = 0,
     ) -> AsyncIterator[ControlPlane]:
         """Open the store at `store`, build the plane, run it for the `async with` block."""
-        if clock not in ("virtual", "real"):
-            raise ValueError(f"clock must be 'virtual' or 'real', not {clock!r}")
-        if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes < 0:
-            raise ValueError(f"nodes must be an int >= 0, not {nodes!r}")
-        async with _store.open_log(_write_behind(store)) as log:
-            activity = Activity()
-            the_clock: Clock
-            if clock == "virtual":
-                the_clock = VirtualClock(activity, start=await _resume_time(log))
-            else:
-                the_clock = RealClock()
-            # a reopened log continues the id sequence after its head: never a uid twice
-            ids = SeededIds(seed, epoch=log.revision)
-            server = ApiServer(_ActivityLog(log, activity), clock_now=the_clock.now, ids=ids.uid)
-            plane = cls(
-                log=log,
+        _check_options(clock, nodes)
+        async with (
+            _store.open_log(_write_behind(store)) as log,
+            cls.on_log(log, clock=clock, nodes=nodes, profile=profile, seed=seed) as plane,
+        ):
+            yield plane
+
+    @classmethod
+    @asynccontextmanager
+    async def on_log(
+        cls,
+        log: _store.EventLog,
+        clock: Literal["virtual", "real"] = "virtual",
+        nodes: int = 3,
+        profile: str | None = None,
+        seed: int = 0,
+    ) -> AsyncIterator[ControlPlane]:
+        """Run the plane over `log`, already open and owned by the caller (who closes it, and
+        may run several planes on it one after the other, as the `cpemu` command does, one per
+        invocation). The virtual clock resumes at the time of the log's last event."""
+        _check_options(clock, nodes)
+        activity = Activity()
+        the_clock: Clock
+        if clock == "virtual":
+            the_clock = VirtualClock(activity, start=await _resume_time(log))
+        else:
+            the_clock = RealClock()
+        # a reopened log continues the id sequence after its head: never a uid twice
+        ids = SeededIds(seed, epoch=log.revision)
+        server = ApiServer(_ActivityLog(log, activity), clock_now=the_clock.now, ids=ids.uid)
+        plane = cls(
+            log=log,
+            clock=the_clock,
+            activity=activity,
+            ids=ids,
+            server=server,
+            client=InProcessClient(server),
+            informers=SharedInformerFactory(server, activity, head=lambda: log.revision),
+            manager=Manager(),
+            nodes=nodes,
+            profile=profile,
+        )
+        # -- controllers ------------------------------------------------------------------
+        # The composition root registers the shipped controllers here, each built on the
+        # plane's client, informers, clock, activity and ids.
+        # The collector watches every kind the server serves, as upstream's does: the
+        # server adds the `orphan`/`foregroundDeletion` finalizers for any kind.
+        collector = GarbageCollector(
+            plane.client,
+            plane.informers,
+            tuple(info.kind for info in KINDS),
+            clock=the_clock,
+            activity=activity,
+            ids=ids,
+        )
+        plane._manager.add(collector.controller)
+        client, informers = plane.client, plane.informers
+        simulation = load_profile(profile) if profile is not None else Profile.default()
+        for workload in (
+            Scheduler(client, informers, clock=the_clock, activity=activity, ids=ids),
+            Kubelet(
+                client,
+                informers,
                 clock=the_clock,
                 activity=activity,
                 ids=ids,
-                server=server,
-                client=InProcessClient(server),
-                informers=SharedInformerFactory(server, activity, head=lambda: log.revision),
-                manager=Manager(),
-                nodes=nodes,
-                profile=profile,
-            )
-            # -- controllers ------------------------------------------------------------------
-            # The composition root registers the shipped controllers here, each built on the
-            # plane's client, informers, clock, activity and ids.
-            # The collector watches every kind the server serves, as upstream's does: the
-            # server adds the `orphan`/`foregroundDeletion` finalizers for any kind.
-            collector = GarbageCollector(
-                plane.client,
-                plane.informers,
-                tuple(info.kind for info in KINDS),
+                profile=simulation,
+            ),
+            ReplicaSetController(client, informers, clock=the_clock, activity=activity, ids=ids),
+            DeploymentController(client, informers, clock=the_clock, activity=activity, ids=ids),
+            EndpointsController(client, informers, clock=the_clock, activity=activity, ids=ids),
+            StatefulSetController(client, informers, clock=the_clock, activity=activity, ids=ids),
+            PersistentVolumeController(
+                client,
+                informers,
                 clock=the_clock,
                 activity=activity,
                 ids=ids,
-            )
-            plane._manager.add(collector.controller)
-            client, informers = plane.client, plane.informers
-            simulation = load_profile(profile) if profile is not None else Profile.default()
-            for workload in (
-                Scheduler(client, informers, clock=the_clock, activity=activity, ids=ids),
-                Kubelet(
-                    client,
-                    informers,
-                    clock=the_clock,
-                    activity=activity,
-                    ids=ids,
-                    profile=simulation,
-                ),
-                ReplicaSetController(
-                    client, informers, clock=the_clock, activity=activity, ids=ids
-                ),
-                DeploymentController(
-                    client, informers, clock=the_clock, activity=activity, ids=ids
-                ),
-                EndpointsController(client, informers, clock=the_clock, activity=activity, ids=ids),
-                StatefulSetController(
-                    client, informers, clock=the_clock, activity=activity, ids=ids
-                ),
-                PersistentVolumeController(
-                    client,
-                    informers,
-                    clock=the_clock,
-                    activity=activity,
-                    ids=ids,
-                    served_provisioners=simulation.storage.provisioners,
-                ),
-                DNSController(client, informers, clock=the_clock, activity=activity, ids=ids),
-                DaemonSetController(client, informers, clock=the_clock, activity=activity, ids=ids),
-            ):
-                plane._manager.add(workload.controller)
-            async with plane._informers, plane._manager:
-                await plane._register_nodes()
-                await plane._register_default_storage_class()
-                yield plane
+                served_provisioners=simulation.storage.provisioners,
+            ),
+            DNSController(client, informers, clock=the_clock, activity=activity, ids=ids),
+            DaemonSetController(client, informers, clock=the_clock, activity=activity, ids=ids),
+        ):
+            plane._manager.add(workload.controller)
+        async with plane._informers, plane._manager:
+            await plane._register_nodes()
+            await plane._register_default_storage_class()
+            yield plane
 
     # -- parts ---------------------------------------------------------------------------------
 

@@ -4,19 +4,21 @@ and kubectl's way of naming kinds and objects."""
 from __future__ import annotations
 
 import argparse
-from typing import Protocol
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Protocol
 
 from cp.api.errors import ApiError
 from cp.api.kinds import KINDS, KindInfo
+from cp.cli.errors import CliError
 from cp.cli.printers import group_kind
-from cp.cli.state import StateFile
+from cp.cli.state import ReadView, StateFile
 from cp.plane import ControlPlane
 
+if TYPE_CHECKING:
+    from cp.cli.manifests import Document
+
 __all__ = ["CliError", "Runner", "kind_info", "ref", "split_target"]
-
-
-class CliError(Exception):
-    """A client-side error: printed as `error: <message>`, exit code 1."""
 
 
 class Runner(Protocol):
@@ -25,6 +27,7 @@ class Runner(Protocol):
     args: argparse.Namespace
     state: StateFile
     namespace: str | None
+    failed: bool  # an error was reported: the command exits 1
 
     def out(self, text: str) -> None: ...
 
@@ -33,6 +36,30 @@ class Runner(Protocol):
     def server_error(self, exc: ApiError, action: str = "") -> None: ...
 
     async def settle(self, plane: ControlPlane) -> None: ...
+
+    def mutate(self, *, catch_up: bool = True) -> AbstractAsyncContextManager[ControlPlane]:
+        """The running plane for a mutating verb: takes the state file's lock (creating the
+        file), records the command in the log (for `replay --verify` and crash recovery),
+        finishes an interrupted earlier command first, attributes the block's writes to the
+        user, and on a normal exit settles (`--no-wait` skips that) and marks the command
+        done. After a `--no-wait` command the cluster first catches up (settles) unless
+        `catch_up=False` (`rollout status`, which waits on its own). Verbs never open the
+        plane, take the lock or call `acting_as` themselves."""
+        ...
+
+    def read(self, at: int | None = None) -> AbstractAsyncContextManager[ReadView]:
+        """A read-only view of the state at revision `at` (the head when None); writes
+        nothing, opens no controller."""
+        ...
+
+    def documents(self, paths: Sequence[str]) -> list[Document]:
+        """Every object of the manifests `-f PATH...` names (file, folder, `-`), with `-n`
+        applied; all or a `CliError`/`ManifestError` (recorded for `replay --verify`)."""
+        ...
+
+    def edit_text(self, text: str) -> str:
+        """`text` as the user left it in $KUBE_EDITOR / $EDITOR (recorded for replay)."""
+        ...
 
 
 def kind_info(name: str) -> KindInfo:

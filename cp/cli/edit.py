@@ -13,7 +13,6 @@ from cp.api.errors import ApiError
 from cp.api.kinds import KindInfo
 from cp.api.meta import ApiStruct
 from cp.cli.common import CliError, Runner, ref, split_target
-from cp.client.causality import acting_as
 from cp.client.protocol import PATCH_TYPES, PatchType
 
 __all__ = ["add_parsers", "patch", "scale", "set_image"]
@@ -55,24 +54,21 @@ async def _patch_one(
     run: Runner, info: KindInfo, name: str, body: object, patch_type: PatchType, outcome: str
 ) -> None:
     """Patch as the user, print `<ref> <outcome>` (with ` (no change)` for a no-op), settle."""
-    run.state.acquire(create=True)
-    async with run.state.plane() as plane:
-        with acting_as("user"):
-            try:
-                before = await plane.client.get(info.kind, name, namespace=run.namespace)
-                after = await plane.client.patch(
-                    info.kind,
-                    name,
-                    cast("Any", body),
-                    patch_type=patch_type,
-                    namespace=run.namespace,
-                )
-            except ApiError as exc:
-                run.server_error(exc)
-                return
+    async with run.mutate() as plane:
+        try:
+            before = await plane.client.get(info.kind, name, namespace=run.namespace)
+            after = await plane.client.patch(
+                info.kind,
+                name,
+                cast("Any", body),
+                patch_type=patch_type,
+                namespace=run.namespace,
+            )
+        except ApiError as exc:
+            run.server_error(exc)
+            return
         unchanged = " (no change)" if _rv(after) == _rv(before) else ""
         run.out(f"{ref(info, name)} {outcome}{unchanged}\n")
-        await run.settle(plane)
 
 
 async def scale(run: Runner) -> None:
@@ -100,48 +96,45 @@ def _images(words: list[str]) -> dict[str, str]:
 async def set_image(run: Runner) -> None:
     info, name = split_target([run.args.target], "set image")
     images = _images(run.args.images)
-    run.state.acquire(create=True)
-    async with run.state.plane() as plane:
-        with acting_as("user"):
-            try:
-                current = await plane.client.get(info.kind, name, namespace=run.namespace)
-            except ApiError as exc:
-                run.server_error(exc)
+    async with run.mutate() as plane:
+        try:
+            current = await plane.client.get(info.kind, name, namespace=run.namespace)
+        except ApiError as exc:
+            run.server_error(exc)
+            return
+        raw: dict[str, Any] = json.loads(dump_json(current))
+        spec = raw.get("spec") or {}
+        pod_spec = spec if info.kind == "Pod" else (spec.get("template") or {}).get("spec")
+        if not isinstance(pod_spec, dict):
+            run.error(f'error: {info.kind} "{name}" has no pod template')
+            return
+        containers: list[dict[str, Any]] = [
+            *(pod_spec.get("initContainers") or []),
+            *(pod_spec.get("containers") or []),
+        ]
+        known = {c.get("name") for c in containers}
+        for container in images:
+            if container != "*" and container not in known:
+                run.error(f'error: unable to find container named "{container}"')
                 return
-            raw: dict[str, Any] = json.loads(dump_json(current))
-            spec = raw.get("spec") or {}
-            pod_spec = spec if info.kind == "Pod" else (spec.get("template") or {}).get("spec")
-            if not isinstance(pod_spec, dict):
-                run.error(f'error: {info.kind} "{name}" has no pod template')
-                return
-            containers: list[dict[str, Any]] = [
-                *(pod_spec.get("initContainers") or []),
-                *(pod_spec.get("containers") or []),
-            ]
-            known = {c.get("name") for c in containers}
-            for container in images:
-                if container != "*" and container not in known:
-                    run.error(f'error: unable to find container named "{container}"')
-                    return
-            for c in containers:
-                image = images.get(c.get("name", ""), images.get("*"))
-                if image is not None:
-                    c["image"] = image
-            path = "/spec" if info.kind == "Pod" else "/spec/template/spec"
-            ops: list[object] = [
-                {"op": "replace", "path": f"{path}/{field}", "value": pod_spec[field]}
-                for field in ("initContainers", "containers")
-                if pod_spec.get(field)
-            ]
-            try:
-                await plane.client.patch(
-                    info.kind, name, ops, patch_type="json", namespace=run.namespace
-                )
-            except ApiError as exc:
-                run.server_error(exc)
-                return
+        for c in containers:
+            image = images.get(c.get("name", ""), images.get("*"))
+            if image is not None:
+                c["image"] = image
+        path = "/spec" if info.kind == "Pod" else "/spec/template/spec"
+        ops: list[object] = [
+            {"op": "replace", "path": f"{path}/{field}", "value": pod_spec[field]}
+            for field in ("initContainers", "containers")
+            if pod_spec.get(field)
+        ]
+        try:
+            await plane.client.patch(
+                info.kind, name, ops, patch_type="json", namespace=run.namespace
+            )
+        except ApiError as exc:
+            run.server_error(exc)
+            return
         run.out(f"{ref(info, name)} image updated\n")
-        await run.settle(plane)
 
 
 async def patch(run: Runner) -> None:

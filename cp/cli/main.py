@@ -13,9 +13,11 @@ kubectl's: results on stdout, errors on stderr (`Error from server (NotFound): .
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import sys
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -26,14 +28,17 @@ import yaml
 from msgspec.structs import replace
 
 import store
-from cp.api.codec import CODEC, ManifestError, dump_json, dump_yaml
+from cp.api.codec import ManifestError, dump_json, dump_yaml
 from cp.api.errors import ApiError, NotFound
 from cp.api.kinds import KINDS, KindInfo
-from cp.api.meta import ApiStruct, ObjectMeta
-from cp.cli import edit, replay, rollout
+from cp.api.meta import ApiStruct
+from cp.cli import edit, replay, rollout, settling, verify
 from cp.cli.common import CliError, Runner
+from cp.cli.manifests import Document, load, read_files
 from cp.cli.printers import as_list, group_kind, names, no_resources, table
-from cp.cli.state import DEFAULT_STATE, StateFile, StateInUse
+from cp.cli.record import CommandRecord, Inputs, read_record, write_record
+from cp.cli.settling import Outcome
+from cp.cli.state import DEFAULT_STATE, ReadView, StateFile, StateInUse, last_event_time
 from cp.client.causality import acting_as
 from cp.plane import ControlPlane
 
@@ -41,7 +46,8 @@ __all__ = ["CliError", "main"]
 
 #: How far `settle` may run the virtual clock after a mutating verb.
 SETTLE_SECONDS: Final = 3600.0
-_MANIFEST_SUFFIXES: Final = (".yaml", ".yml", ".json")
+#: How long (wall seconds) a settle may take before the command stops waiting.
+SETTLE_WALL_SECONDS: Final = 300.0
 _OUTPUTS: Final = ("wide", "json", "yaml", "name")
 _JSON: Final = msgspec.json.Encoder()
 
@@ -72,6 +78,19 @@ def _parser() -> argparse.ArgumentParser:
         help=f"SQLite state file of the emulated cluster (default: {DEFAULT_STATE})",
     )
     parser.add_argument("-n", "--namespace", default=None, help="namespace (default: default)")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE",
+        help="the kubelet simulation profile (YAML); the state file keeps the last one given",
+    )
+    parser.add_argument(
+        "--settle-timeout",
+        type=float,
+        default=SETTLE_WALL_SECONDS,
+        metavar="SECONDS",
+        help="stop settling after this much wall time (default: %(default)g)",
+    )
     # `-n` is accepted after the verb too, as kubectl does; SUPPRESS keeps the global value.
     common = _Parser(add_help=False)
     common.add_argument("-n", "--namespace", default=argparse.SUPPRESS, help="namespace")
@@ -98,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("-o", "--output", choices=_OUTPUTS, default=None)
     get.add_argument("-l", "--selector", default=None, help="label selector")
     get.add_argument("-A", "--all-namespaces", action="store_true")
+    get.add_argument("--at", type=int, default=None, metavar="REV", help="read at revision REV")
 
     delete = verbs.add_parser("delete", parents=[common], help="delete objects")
     delete.add_argument("args", nargs="*", metavar="KIND NAME")
@@ -106,69 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     edit.add_parsers(verbs, common)
     rollout.add_parser(verbs, common)
     replay.add_parsers(verbs, common)
+    verify.add_parsers(verbs, common)
     return parser
-
-
-# -- manifests --------------------------------------------------------------------------------
-
-
-def _manifest_files(path: str) -> Iterator[tuple[str, str]]:
-    """(source name, text) of each manifest `-f PATH` names."""
-    if path == "-":
-        yield "STDIN", sys.stdin.read()
-        return
-    target = Path(path)
-    if target.is_dir():
-        files = sorted(p for p in target.iterdir() if p.suffix in _MANIFEST_SUFFIXES)
-        if not files:
-            raise CliError(f'error reading "{path}": no manifest files (*.yaml, *.yml, *.json)')
-    elif target.exists():
-        files = [target]
-    else:
-        raise CliError(f'the path "{path}" does not exist')
-    for file in files:
-        try:
-            yield str(file) if target.is_dir() else path, file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CliError(f'error reading "{file}": {exc}') from None
-
-
-class _Document(msgspec.Struct, frozen=True):
-    source: str
-    info: KindInfo
-    obj: ApiStruct
-    raw: dict[str, Any]
-
-    @property
-    def meta(self) -> ObjectMeta:
-        meta: ObjectMeta = self.obj.metadata  # type: ignore[attr-defined]
-        return meta
-
-
-def _load(paths: Sequence[str], namespace: str | None) -> list[_Document]:
-    """Every object of every manifest, with `-n` filled in; all of them or an error (a refused
-    input writes nothing)."""
-    documents = []
-    for path in paths:
-        for source, text in _manifest_files(path):
-            for obj, raw in CODEC.load_documents(text, source=source):
-                info = KINDS.for_api_version(obj.api_version, obj.kind)  # type: ignore[attr-defined]
-                assert info is not None  # load_documents only decodes known kinds
-                meta: ObjectMeta = obj.metadata  # type: ignore[attr-defined]
-                if info.namespaced and namespace is not None:
-                    if meta.namespace and meta.namespace != namespace:
-                        raise CliError(
-                            f'the namespace from the provided object "{meta.namespace}" does '
-                            f'not match the namespace "{namespace}". You must pass '
-                            f"'--namespace={meta.namespace}' to perform this operation."
-                        )
-                    if not meta.namespace:
-                        obj = replace(obj, metadata=replace(meta, namespace=namespace))
-                        metadata = dict(raw.get("metadata") or {})
-                        metadata["namespace"] = namespace
-                        raw = {**raw, "metadata": metadata}
-                documents.append(_Document(source, info, obj, raw))
-    return documents
 
 
 def _ref(info: KindInfo, name: str) -> str:
@@ -184,13 +143,17 @@ def _namespace_of(info: KindInfo, document_namespace: str) -> str | None:
 
 
 class _Run:
-    """One invocation: parsed arguments, the state file, the exit status so far."""
+    """One invocation: parsed arguments, the state file, the exit status so far, and what the
+    command read from outside the cluster (recorded in the log by `mutate`)."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, argv: Sequence[str] = ()) -> None:
         self.args = args
+        self.argv = tuple(argv)
         self.state = StateFile(args.state)
         self.namespace: str | None = args.namespace
         self.failed = False
+        self._files: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        self._edits: list[str] = []
 
     def out(self, text: str) -> None:
         sys.stdout.write(text)
@@ -199,33 +162,135 @@ class _Run:
         sys.stderr.write(message if message.endswith("\n") else message + "\n")
         self.failed = True
 
+    def note(self, message: str) -> None:
+        """A line on stderr that is not an error (progress, warnings)."""
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
     def server_error(self, exc: ApiError, action: str = "") -> None:
         where = f"{action}: " if action else ""
         self.error(f"Error from server ({exc.reason}): {where}{exc.message}")
 
+    # inputs ------------------------------------------------------------------------------------
+
+    def documents(self, paths: Sequence[str]) -> list[Document]:
+        return load(paths, self.namespace, read=self._read_files)
+
+    def _read_files(self, path: str) -> list[tuple[str, str]]:
+        pairs = read_files(path)
+        self._files.append((path, tuple(pairs)))
+        return pairs
+
+    def edit_text(self, text: str) -> str:
+        from cp.cli.editor import run_editor  # the editor is rare: imported when used
+
+        edited = run_editor(text)
+        self._edits.append(edited)
+        return edited
+
+    def _inputs(self) -> Inputs:
+        return Inputs(files=tuple(self._files), edits=tuple(self._edits))
+
+    # state -------------------------------------------------------------------------------------
+
+    def _lock(self) -> None:
+        self.state.acquire(create=True)
+
+    def _open_log(self) -> AbstractAsyncContextManager[store.EventLog]:
+        return store.open_log(f"{self.state.url}?durability=deferred")
+
+    def _profile(self, previous: CommandRecord | None) -> str | None:
+        """The simulation profile's text: `--profile FILE`, else the one the last command used."""
+        path = self.args.profile
+        if path is None:
+            return previous.profile if previous is not None else None
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f'error reading the profile "{path}": {exc}') from None
+
+    @asynccontextmanager
+    async def mutate(self, *, catch_up: bool = True) -> AsyncIterator[ControlPlane]:
+        self._lock()
+        async with self._open_log() as log:
+            last = await read_record(log)
+            previous, previous_revision = last if last is not None else (None, None)
+            profile = self._profile(previous)
+            record = CommandRecord(argv=self.argv, inputs=self._inputs(), profile=profile)
+            now = await last_event_time(log)
+            start = await write_record(log, record, time=now, expected=previous_revision)
+            async with ControlPlane.on_log(log, clock="virtual", profile=profile) as plane:
+                if previous is not None and not previous.done:
+                    self.note(
+                        f"cpemu: the previous command ({previous.command_line}) was "
+                        "interrupted; letting the controllers finish what it started"
+                    )
+                    await self._settle(plane)
+                elif previous is not None and not previous.settled and catch_up:
+                    await self._settle(plane)  # after --no-wait: the cluster catches up first
+                settled = False
+                try:
+                    with acting_as("user", cause=start):
+                        yield plane
+                    if not self.args.no_wait:
+                        await self._settle(plane)
+                        settled = True
+                except Exception:  # the command ended (in error): done; a crash leaves it open
+                    await self._done(plane, record, start, settled)
+                    raise
+                await self._done(plane, record, start, settled)
+
+    async def _done(
+        self, plane: ControlPlane, record: CommandRecord, start: int, settled: bool
+    ) -> None:
+        record = replace(record, inputs=self._inputs(), done=True, settled=settled)
+        await write_record(plane.log, record, time=plane.clock.now(), expected=start)
+
+    def read(self, at: int | None = None) -> AbstractAsyncContextManager[ReadView]:
+        self.state.acquire(create=False)
+        return self.state.reader(at)
+
     async def settle(self, plane: ControlPlane) -> None:
-        if self.args.no_wait:
-            await plane.log.flush()
-            return
-        report = await plane.settle(max_seconds=SETTLE_SECONDS)
-        if not report.converged:
-            sys.stderr.write(
-                f"warning: the cluster did not settle within {SETTLE_SECONDS:.0f}s "
-                "of virtual time\n"
+        """Settle now (verbs that wait in the middle, such as `rollout status`)."""
+        await self._settle(plane)
+
+    async def _settle(self, plane: ControlPlane) -> Outcome:
+        outcome = await settling.settle(
+            plane,
+            max_seconds=SETTLE_SECONDS,
+            wall_seconds=self.args.settle_timeout,
+            progress=self._progress,
+        )
+        if outcome.converged:
+            return outcome
+        if outcome.timed_out:
+            head = (
+                f"warning: stopped settling after {self.args.settle_timeout:g}s of wall time "
+                f"({outcome.events:,} events, virtual time +{outcome.seconds:,.0f}s)"
             )
+        else:
+            head = (
+                f"warning: the cluster did not settle within {SETTLE_SECONDS:.0f}s of virtual time"
+            )
+        stuck = await settling.stuck_objects(plane)
+        if stuck:
+            self.note(f"{head}; still converging:\n{settling.stuck_report(stuck).rstrip()}")
+        else:
+            self.note(head)
+        return outcome
+
+    def _progress(self, line: str) -> None:
+        self.note(f"cpemu: {line}")
 
     # apply / create ------------------------------------------------------------------------
 
     async def apply(self) -> None:
-        documents = _load(self.args.filename, self.namespace)
-        self.state.acquire(create=True)
-        async with self.state.plane() as plane:
-            with acting_as("user"):
-                for doc in documents:
-                    await self._apply_one(plane, doc)
-            await self.settle(plane)
+        documents = self.documents(self.args.filename)
+        async with self.mutate() as plane:
+            for doc in documents:
+                await self._apply_one(plane, doc)
 
-    async def _apply_one(self, plane: ControlPlane, doc: _Document) -> None:
+    async def _apply_one(self, plane: ControlPlane, doc: Document) -> None:
         name = doc.meta.name
         namespace = _namespace_of(doc.info, doc.meta.namespace)
         try:
@@ -253,18 +318,15 @@ class _Run:
         self.out(f"{_ref(doc.info, name)} {outcome}\n")
 
     async def create(self) -> None:
-        documents = _load(self.args.filename, self.namespace)
-        self.state.acquire(create=True)
-        async with self.state.plane() as plane:
-            with acting_as("user"):
-                for doc in documents:
-                    try:
-                        await plane.client.create(doc.obj)
-                    except ApiError as exc:
-                        self.server_error(exc, f'error when creating "{doc.source}"')
-                        continue
-                    self.out(f"{_ref(doc.info, doc.meta.name)} created\n")
-            await self.settle(plane)
+        documents = self.documents(self.args.filename)
+        async with self.mutate() as plane:
+            for doc in documents:
+                try:
+                    await plane.client.create(doc.obj)
+                except ApiError as exc:
+                    self.server_error(exc, f'error when creating "{doc.source}"')
+                    continue
+                self.out(f"{_ref(doc.info, doc.meta.name)} created\n")
 
     # delete --------------------------------------------------------------------------------
 
@@ -273,23 +335,20 @@ class _Run:
         if self.args.filename:
             if self.args.args:
                 raise CliError("when paths are specified, no other arguments are allowed")
-            for doc in _load(self.args.filename, self.namespace):
+            for doc in self.documents(self.args.filename):
                 namespace = _namespace_of(doc.info, doc.meta.namespace)
                 targets.append((doc.info, doc.meta.name, namespace))
         else:
             for info, name in _targets(self.args.args, verb="delete"):
                 targets.append((info, name, self.namespace))
-        self.state.acquire(create=True)
-        async with self.state.plane() as plane:
-            with acting_as("user"):
-                for info, name, namespace in targets:
-                    try:
-                        await plane.client.delete(info.kind, name, namespace=namespace)
-                    except ApiError as exc:
-                        self.server_error(exc)
-                        continue
-                    self.out(f'{group_kind(info.api_version, info.kind)} "{name}" deleted\n')
-            await self.settle(plane)
+        async with self.mutate() as plane:
+            for info, name, namespace in targets:
+                try:
+                    await plane.client.delete(info.kind, name, namespace=namespace)
+                except ApiError as exc:
+                    self.server_error(exc)
+                    continue
+                self.out(f'{group_kind(info.api_version, info.kind)} "{name}" deleted\n')
 
     # get -----------------------------------------------------------------------------------
 
@@ -305,8 +364,7 @@ class _Run:
             if not requests:
                 raise CliError("you must specify the type of resource to get")
         namespace = None if args.all_namespaces else (self.namespace or "default")
-        self.state.acquire(create=False)
-        async with self.state.reader() as view:
+        async with self.read(args.at) as view:
             found: list[tuple[KindInfo, list[ApiStruct]]] = []
             revision = 0
             for info, wanted in requests:
@@ -314,16 +372,18 @@ class _Run:
                 if wanted:
                     for name in wanted:
                         try:
-                            objects.append(await view.server.get(info.kind, name, namespace))
+                            objects.append(
+                                await view.server.get(info.kind, name, namespace, at=view.at)
+                            )
                         except ApiError as exc:
                             self.server_error(exc)
                 else:
                     items, revision = await view.server.list(
-                        info.kind, namespace, label_selector=args.selector
+                        info.kind, namespace, label_selector=args.selector, at=view.at
                     )
                     objects.extend(items)
                 found.append((info, objects))
-            revision = max(revision, view.server.log.revision)
+            revision = view.at if view.at is not None else max(revision, view.server.log.revision)
             self._print(found, requests, view.now, revision, namespace)
 
     def _print(
@@ -407,6 +467,107 @@ def _targets(words: Sequence[str], *, verb: str) -> list[tuple[KindInfo, str]]:
 # -- entry point ------------------------------------------------------------------------------
 
 
+def _handler(run: _Run) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The coroutine function that runs the verb `run.args` names."""
+    handler: Callable[[Runner], Coroutine[Any, Any, None]] | None = getattr(
+        run.args, "handler", None
+    )
+    if handler is not None:
+        return partial(handler, run)
+    verbs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+        "apply": run.apply,
+        "create": run.create,
+        "get": run.get,
+        "delete": run.delete,
+    }
+    return verbs[run.args.verb]
+
+
+class _ReplayRun(_Run):
+    """A recorded command run again on `log` (a memory log shared by the whole replay): the
+    inputs come from the record, output is kept (not printed), no lock is taken."""
+
+    def __init__(self, record: CommandRecord, log: store.EventLog) -> None:
+        super().__init__(_parser().parse_args(list(record.argv)), record.argv)
+        self._record = record
+        self._log = log
+        self._recorded_files = list(record.inputs.files)
+        self._recorded_edits = list(record.inputs.edits)
+        self.output = io.StringIO()
+
+    def out(self, text: str) -> None:
+        self.output.write(text)
+
+    def error(self, message: str) -> None:
+        self.output.write(message if message.endswith("\n") else message + "\n")
+        self.failed = True
+
+    def note(self, message: str) -> None:
+        self.output.write(message + "\n")
+
+    def _lock(self) -> None:
+        pass
+
+    @asynccontextmanager
+    async def _borrowed(self) -> AsyncIterator[store.EventLog]:
+        yield self._log  # the replay owns the log: a command never closes it
+
+    def _open_log(self) -> AbstractAsyncContextManager[store.EventLog]:
+        return self._borrowed()
+
+    def _profile(self, previous: CommandRecord | None) -> str | None:
+        return self._record.profile
+
+    def _read_files(self, path: str) -> list[tuple[str, str]]:
+        for i, (recorded, pairs) in enumerate(self._recorded_files):
+            if recorded == path:
+                del self._recorded_files[i]
+                self._files.append((path, pairs))
+                return list(pairs)
+        raise CliError(f'the record holds no input read from "{path}"')
+
+    def edit_text(self, text: str) -> str:
+        if not self._recorded_edits:
+            raise CliError("the record holds no further edit")
+        edited = self._recorded_edits.pop(0)
+        self._edits.append(edited)
+        return edited
+
+    def _progress(self, line: str) -> None:
+        pass
+
+
+async def rerun(record: CommandRecord, log: store.EventLog) -> tuple[bool, str]:
+    """Run the recorded command again on `log`: (whether it reported an error, its output)."""
+    run = _ReplayRun(record, log)
+    try:
+        await _handler(run)()
+    except (CliError, ManifestError) as exc:
+        run.error(f"error: {exc}")
+    except ApiError as exc:
+        run.server_error(exc)
+    return run.failed, run.output.getvalue()
+
+
+#: Global options left out of the command record: where the state is, how long to wait.
+_UNRECORDED: Final = ("--state", "--profile", "--settle-timeout")
+
+
+def _recorded_argv(argv: Sequence[str]) -> tuple[str, ...]:
+    """`argv` without the options that name the state file or wall-time limits (the profile's
+    text is recorded on its own)."""
+    kept: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in _UNRECORDED:
+            skip = True
+        elif not word.startswith(tuple(f"{option}=" for option in _UNRECORDED)):
+            kept.append(word)
+    return tuple(kept)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `cpemu` console script; returns the process exit code."""
     parser = _parser()
@@ -417,17 +578,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help(sys.stdout)
         return 0
-    run = _Run(args)
-    handler: Callable[[Runner], Coroutine[Any, Any, None]] | None = getattr(args, "handler", None)
-    verbs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
-        "apply": run.apply,
-        "create": run.create,
-        "get": run.get,
-        "delete": run.delete,
-    }
+    run = _Run(args, _recorded_argv(argv if argv is not None else sys.argv[1:]))
     try:
         with run.state:
-            anyio.run(partial(handler, run) if handler else verbs[args.verb])
+            anyio.run(_handler(run))
     except (CliError, StateInUse, ManifestError) as exc:
         run.error(f"error: {exc}")
     except ApiError as exc:

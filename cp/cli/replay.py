@@ -76,8 +76,7 @@ def _namespace(run: Runner, kind: str) -> str | None:
 
 async def show_events(run: Runner) -> None:
     args = run.args
-    run.state.acquire(create=False)
-    async with run.state.reader() as view:
+    async with run.read() as view:
         try:
             rows = await events(
                 view.server.log,
@@ -96,8 +95,7 @@ async def show_events(run: Runner) -> None:
 
 async def show_diff(run: Runner) -> None:
     args = run.args
-    run.state.acquire(create=False)
-    async with run.state.reader() as view:
+    async with run.read() as view:
         try:
             text = await diff(
                 view.server.log,
@@ -115,8 +113,7 @@ async def show_diff(run: Runner) -> None:
 
 async def show_why(run: Runner) -> None:
     args = run.args
-    run.state.acquire(create=False)
-    async with run.state.reader() as view:
+    async with run.read() as view:
         try:
             steps = await why(
                 view.server.log, args.kind, args.name, _namespace(run, args.kind), args.at
@@ -136,8 +133,7 @@ def _deployment(run: Runner, words: list[str], verb: str) -> str:
 
 async def show_timeline(run: Runner) -> None:
     name = _deployment(run, run.args.target, "timeline")
-    run.state.acquire(create=False)
-    async with run.state.reader() as view:
+    async with run.read() as view:
         try:
             line = await timeline(view.server.log, name, run.namespace or "default")
         except ReplayError as exc:
@@ -154,8 +150,7 @@ async def show_timeline(run: Runner) -> None:
 async def history_all(run: Runner) -> None:
     """`rollout history deployment/NAME --all`: every template the log has seen."""
     name = _deployment(run, run.args.target, "rollout history")
-    run.state.acquire(create=False)
-    async with run.state.reader() as view:
+    async with run.read() as view:
         try:
             entries = await rollout_history_all(view.server.log, name, run.namespace or "default")
         except ReplayError as exc:

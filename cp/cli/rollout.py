@@ -13,7 +13,8 @@ from cp.api.errors import ApiError
 from cp.api.times import rfc3339
 from cp.cli.common import CliError, Runner, split_target
 from cp.cli.replay import history_all
-from cp.client.causality import acting_as
+from cp.client.inprocess import InProcessClient
+from cp.client.protocol import Client
 from cp.plane import ControlPlane
 
 __all__ = ["add_parser", "rollout"]
@@ -40,15 +41,20 @@ async def rollout(run: Runner) -> None:
     info, name = split_target(run.args.target, f"rollout {run.args.action}")
     if info.kind != "Deployment":
         raise CliError(f'no {run.args.action} for kind "{info.kind}" (only deployments)')
-    run.state.acquire(create=True)
-    async with run.state.plane() as plane:
-        with acting_as("user"):
+    if run.args.action == "history":
+        async with run.read() as view:
             try:
-                await _ACTION[run.args.action](run, plane, name)
-            except RolloutError as exc:
-                run.error(f"error: {exc}")
+                await _history(run, InProcessClient(view.server), name)
             except ApiError as exc:
                 run.server_error(exc)
+        return
+    async with run.mutate(catch_up=run.args.action != "status") as plane:
+        try:
+            await _ACTION[run.args.action](run, plane, name)
+        except RolloutError as exc:
+            run.error(f"error: {exc}")
+        except ApiError as exc:
+            run.server_error(exc)
 
 
 def _ns(run: Runner) -> str:
@@ -65,7 +71,7 @@ async def _status(run: Runner, plane: ControlPlane, name: str) -> None:
     message, done = rollout_status(await _get(plane, run, name), run.args.revision)
     if not done:
         run.out(message)
-        await plane.settle()
+        await run.settle(plane)
         message, done = rollout_status(await _get(plane, run, name), run.args.revision)
     if done:
         run.out(message)
@@ -73,8 +79,8 @@ async def _status(run: Runner, plane: ControlPlane, name: str) -> None:
         run.error("error: timed out waiting for the condition")
 
 
-async def _history(run: Runner, plane: ControlPlane, name: str) -> None:
-    entries = await history(plane.client, name, _ns(run))
+async def _history(run: Runner, client: Client, name: str) -> None:
+    entries = await history(client, name, _ns(run))
     revision = run.args.revision
     if not revision:
         run.out(format_history(name, entries))
@@ -90,7 +96,6 @@ async def _history(run: Runner, plane: ControlPlane, name: str) -> None:
 async def _undo(run: Runner, plane: ControlPlane, name: str) -> None:
     _, message = await undo(plane.client, name, _ns(run), to_revision=run.args.to_revision)
     run.out(message + "\n")
-    await run.settle(plane)
 
 
 async def _set_paused(run: Runner, plane: ControlPlane, name: str, paused: bool) -> None:
@@ -102,7 +107,6 @@ async def _set_paused(run: Runner, plane: ControlPlane, name: str, paused: bool)
     body = {"spec": {"paused": paused}}
     await plane.client.patch("Deployment", name, body, patch_type="merge", namespace=_ns(run))
     run.out(f"deployment.apps/{name} {'paused' if paused else 'resumed'}\n")
-    await run.settle(plane)
 
 
 async def _pause(run: Runner, plane: ControlPlane, name: str) -> None:
@@ -125,12 +129,10 @@ async def _restart(run: Runner, plane: ControlPlane, name: str) -> None:
     body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
     await plane.client.patch("Deployment", name, body, patch_type="strategic", namespace=_ns(run))
     run.out(f"deployment.apps/{name} restarted\n")
-    await run.settle(plane)
 
 
 _ACTION = {
     "status": _status,
-    "history": _history,
     "undo": _undo,
     "pause": _pause,
     "resume": _resume,

@@ -38,20 +38,24 @@ class StateInUse(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ReadView:
-    """A read-only look at the state: the API server and the virtual time of the last event."""
+    """A read-only look at the state: the API server, the revision to read at (`at`, None for
+    the head: pass it to `server.get/list(..., at=view.at)`) and the virtual time of that
+    revision's event (`now`, what AGE is measured from)."""
 
     server: ApiServer
     now: float
+    at: int | None = None
 
 
 def _no_ids() -> str:
     raise RuntimeError("a read-only view creates nothing")  # pragma: no cover
 
 
-async def last_event_time(log: store.EventLog) -> float:
-    """The `time` of the log's last event (where the virtual clock resumes), or the epoch."""
-    head = log.revision
-    if head == 0:
+async def last_event_time(log: store.EventLog, at: int | None = None) -> float:
+    """The `time` of the event at revision `at` (default: the log's last event, where the
+    virtual clock resumes), or the epoch."""
+    head = log.revision if at is None else min(at, log.revision)
+    if head <= 0:
         return VIRTUAL_EPOCH
     try:
         async for event in log.events(after=head - 1, until=head):
@@ -123,10 +127,13 @@ class StateFile:
             yield plane
 
     @asynccontextmanager
-    async def reader(self) -> AsyncIterator[ReadView]:
-        """A read-only view; an empty one (memory) when the file does not exist."""
+    async def reader(self, at: int | None = None) -> AsyncIterator[ReadView]:
+        """A read-only view at revision `at` (the head when None); an empty one (memory) when
+        the file does not exist."""
         url = self.url if self.exists() else "memory://"
         async with store.open_log(url) as log:
-            now = await last_event_time(log)
+            if at is not None and at > log.revision:
+                raise store.FutureRevision(at, log.revision)
+            now = await last_event_time(log, at)
             server = ApiServer(log, clock_now=lambda: now, ids=_no_ids)
-            yield ReadView(server, now)
+            yield ReadView(server, now, at)

@@ -25,7 +25,8 @@ def test_status_waits_then_succeeds(capsys: pytest.CaptureFixture[str], rolled: 
     code, out, err = run(capsys, rolled, "rollout", "status", D)
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].startswith('Waiting for deployment "myapp-deploy" rollout to finish:')
+    # the set image ran with --no-wait: the controller has not observed it yet
+    assert lines[0] == "Waiting for deployment spec update to be observed..."
     assert lines[-1] == 'deployment "myapp-deploy" successfully rolled out'
 
 
