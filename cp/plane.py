@@ -57,7 +57,7 @@ from cp.api.meta import ApiStruct, ObjectMeta
 from cp.api.patch_strategic import three_way_merge
 from cp.apiserver import ApiServer
 from cp.apiserver.keys import rfc3339
-from cp.client.causality import acting_as
+from cp.client.causality import acting_as, current_cause
 from cp.client.inprocess import InProcessClient
 from cp.informer import SharedInformerFactory
 from cp.runtime import Activity, Clock, Controller, Manager, RealClock, SeededIds, VirtualClock
@@ -418,7 +418,8 @@ class ControlPlane:
         (the manifest's compact JSON, keys sorted, without that annotation). Present: the
         three-way strategic merge patch of (last applied, manifest, live object) is sent with
         `patch_type="strategic"`, so fields others set and the manifest never mentioned stay;
-        an empty patch writes nothing. Writes are the user's (actor "user", cause 0).
+        an empty patch writes nothing. Writes are the user's (actor "user"), with the cause
+        of the caller's context (0 unless set with `acting_as`).
         Returns the stored objects.
         """
         documents: tuple[tuple[ApiStruct, Mapping[str, object]], ...]
@@ -428,7 +429,8 @@ class ControlPlane:
             documents = ((manifests, _builtins(manifests)),)
         else:
             documents = tuple((obj, _builtins(obj)) for obj in manifests)
-        with acting_as("user"):
+        # the user's, keeping the cause the caller set (`cpemu` names its command record)
+        with acting_as("user", cause=current_cause()):
             return tuple([await self._apply_one(obj, raw) for obj, raw in documents])
 
     async def _apply_one(self, obj: ApiStruct, raw: Mapping[str, object]) -> ApiStruct:

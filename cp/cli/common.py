@@ -4,6 +4,7 @@ and kubectl's way of naming kinds and objects."""
 from __future__ import annotations
 
 import argparse
+import difflib
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol
@@ -65,8 +66,23 @@ class Runner(Protocol):
 def kind_info(name: str) -> KindInfo:
     info = KINDS.lookup(name)
     if info is None:
-        raise CliError(f'the server doesn\'t have a resource type "{name}"')
+        raise CliError(unknown_kind(name))
     return info
+
+
+def unknown_kind(name: str) -> str:
+    """kubectl's error for a kind it does not know, with the kinds whose names are close."""
+    names = {
+        n: info.kind for info in KINDS for n in (info.singular, info.plural, *info.short_names)
+    }
+    close: list[str] = []
+    seen: set[str] = set()
+    for match in difflib.get_close_matches(name.lower(), sorted(names), n=6, cutoff=0.75):
+        if names[match] not in seen:  # the closest name of each kind
+            seen.add(names[match])
+            close.append(match)
+    hint = "\n\nDid you mean this?\n" + "\n".join(f"\t{c}" for c in close) if close else ""
+    return f'the server doesn\'t have a resource type "{name}"{hint}'
 
 
 def ref(info: KindInfo, name: str) -> str:

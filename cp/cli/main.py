@@ -13,6 +13,7 @@ kubectl's: results on stdout, errors on stderr (`Error from server (NotFound): .
 from __future__ import annotations
 
 import argparse
+import difflib
 import io
 import re
 import sys
@@ -30,10 +31,10 @@ from msgspec.structs import replace
 import store
 from cp.api.codec import ManifestError, dump_json, dump_yaml
 from cp.api.errors import ApiError, NotFound
-from cp.api.kinds import KINDS, KindInfo
+from cp.api.kinds import KindInfo
 from cp.api.meta import ApiStruct
-from cp.cli import edit, replay, rollout, settling, verify
-from cp.cli.common import CliError, Runner
+from cp.cli import describe, edit, replay, rollout, settling, verify
+from cp.cli.common import CliError, Runner, kind_info
 from cp.cli.manifests import Document, load, read_files
 from cp.cli.printers import as_list, group_kind, names, no_resources, table
 from cp.cli.record import CommandRecord, Inputs, read_record, write_record
@@ -56,14 +57,29 @@ _JSON: Final = msgspec.json.Encoder()
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors in kubectl's words (`error: unknown command "x" for "cpemu"`), exit 1."""
+    """Usage errors in kubectl's words (`error: unknown command "x" for "cpemu"`), exit 1, with
+    kubectl's `Did you mean this?` suggestions for a mistyped command."""
 
     def error(self, message: str) -> NoReturn:
-        match = re.match(r"argument VERB: invalid choice: '([^']*)'", message)
+        match = re.match(r"argument \w+: invalid choice: '([^']*)' \(choose from (.*)\)", message)
         if match:
-            message = f'unknown command "{match.group(1)}" for "cpemu"'
+            word = match.group(1)
+            choices = re.findall(r"'([^']*)'", match.group(2))
+            message = f'unknown command "{word}" for "{self.prog}"' + suggest(word, choices)
         sys.stderr.write(f"error: {message}\nSee '{self.prog} --help' for usage.\n")
         raise SystemExit(1)
+
+
+def suggest(word: str, choices: Sequence[str]) -> str:
+    """kubectl's `\n\nDid you mean this?\n\t<choice>` for the choices close to `word` (the
+    only choice when there is one: `set deployment` -> `set image`), or ""."""
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    close += [c for c in choices if c.startswith(word) and word and c not in close]
+    if not close and len(choices) == 1:
+        close = list(choices)
+    if not close:
+        return ""
+    return "\n\nDid you mean this?\n" + "".join(f"\t{c}\n" for c in close).rstrip("\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     rollout.add_parser(verbs, common)
     replay.add_parsers(verbs, common)
     verify.add_parsers(verbs, common)
+    describe.add_parsers(verbs, common)
     return parser
 
 
@@ -225,9 +242,10 @@ class _Run:
                         f"cpemu: the previous command ({previous.command_line}) was "
                         "interrupted; letting the controllers finish what it started"
                     )
-                    await self._settle(plane)
+                    await self._settle(plane, report=False)
                 elif previous is not None and not previous.settled and catch_up:
-                    await self._settle(plane)  # after --no-wait: the cluster catches up first
+                    # after --no-wait: the cluster catches up first
+                    await self._settle(plane, report=False)
                 settled = False
                 try:
                     with acting_as("user", cause=start):
@@ -254,27 +272,33 @@ class _Run:
         """Settle now (verbs that wait in the middle, such as `rollout status`)."""
         await self._settle(plane)
 
-    async def _settle(self, plane: ControlPlane) -> Outcome:
+    async def _settle(self, plane: ControlPlane, *, report: bool = True) -> Outcome:
+        """Settle, then warn on stderr if the cluster did not converge or holds objects short
+        of their spec (unless `report` is False: the command's own settle will)."""
         outcome = await settling.settle(
             plane,
             max_seconds=SETTLE_SECONDS,
             wall_seconds=self.args.settle_timeout,
             progress=self._progress,
         )
-        if outcome.converged:
+        if not report:
             return outcome
+        stuck = settling.stuck_objects(plane)
         if outcome.timed_out:
             head = (
                 f"warning: stopped settling after {self.args.settle_timeout:g}s of wall time "
                 f"({outcome.events:,} events, virtual time +{outcome.seconds:,.0f}s)"
             )
-        else:
+        elif not outcome.converged:
             head = (
                 f"warning: the cluster did not settle within {SETTLE_SECONDS:.0f}s of virtual time"
             )
-        stuck = await settling.stuck_objects(plane)
+        elif stuck:
+            head = "warning: the cluster settled with objects short of their spec"
+        else:
+            return outcome
         if stuck:
-            self.note(f"{head}; still converging:\n{settling.stuck_report(stuck).rstrip()}")
+            self.note(f"{head}:\n{settling.stuck_report(stuck).rstrip()}")
         else:
             self.note(head)
         return outcome
@@ -437,10 +461,7 @@ def _rv(obj: ApiStruct) -> str:
 
 
 def _kind(name: str) -> KindInfo:
-    info = KINDS.lookup(name)
-    if info is None:
-        raise CliError(f'the server doesn\'t have a resource type "{name}"')
-    return info
+    return kind_info(name)
 
 
 def _targets(words: Sequence[str], *, verb: str) -> list[tuple[KindInfo, str]]:

@@ -2,15 +2,14 @@
 it takes more than a second of wall time, a wall-time guard, and — when the cluster does not
 converge — which objects are stuck and why (`deployment/web: ProgressDeadlineExceeded: ...`).
 
-Progress and the guard read the real clock (`time.monotonic`): they watch the process, not the
-emulated cluster, and never change what the plane does; the virtual clock alone decides what
-happens and when in the log.
+Progress and the guard read the real clock (`RealClock`, anyio's deadline): they watch the
+process, not the emulated cluster, and never change what the plane does; the virtual clock
+alone decides what happens and when in the log.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -23,6 +22,7 @@ from cp.api.apps import DaemonSet, Deployment, StatefulSet
 from cp.api.core import PersistentVolumeClaim
 from cp.api.core_pod import Pod
 from cp.api.meta import ApiStruct
+from cp.clock import RealClock
 from cp.plane import ControlPlane
 
 __all__ = ["Outcome", "settle", "stuck_objects"]
@@ -61,19 +61,20 @@ async def settle(
     after `PROGRESS_AFTER` wall seconds, report progress through `progress` once a second."""
     start_revision = plane.log.revision
     start_time = plane.clock.now()
-    started = time.monotonic()
+    wall = RealClock()  # the process's time, for the user: never the plane's
+    started = wall.now()
     converged = False
 
     async def report() -> None:
-        await anyio.sleep(PROGRESS_AFTER)
+        await wall.sleep(PROGRESS_AFTER)
         while True:
             if progress is not None:
                 progress(
                     f"settling: {plane.log.revision - start_revision:,} events, "
                     f"virtual time +{plane.clock.now() - start_time:,.0f}s, "
-                    f"{time.monotonic() - started:.0f}s elapsed; busy: {_busy(plane)}"
+                    f"{wall.now() - started:.0f}s elapsed; busy: {_busy(plane)}"
                 )
-            await anyio.sleep(1.0)
+            await wall.sleep(1.0)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(report)
@@ -147,23 +148,29 @@ def _claim(c: PersistentVolumeClaim) -> str | None:
     return None if phase == "Bound" else phase or "Pending"
 
 
-async def stuck_objects(plane: ControlPlane) -> list[str]:
-    """`kind/name: why` for each object still short of where its spec wants it."""
+def stuck_objects(plane: ControlPlane) -> list[str]:
+    """`kind/name: why` for each object still short of where its spec wants it, read from the
+    plane's informer caches (up to date once a settle returns)."""
     found: list[str] = []
-    checks: tuple[tuple[str, str, Callable[[Any], str | None]], ...] = (
-        ("Deployment", "deployment", _deployment),
-        ("StatefulSet", "statefulset", _statefulset),
-        ("DaemonSet", "daemonset", _daemonset),
-        ("PersistentVolumeClaim", "persistentvolumeclaim", _claim),
-        ("Pod", "pod", _pod),
+    checks: tuple[tuple[type[ApiStruct], str, Callable[[Any], str | None]], ...] = (
+        (Deployment, "deployment", _deployment),
+        (StatefulSet, "statefulset", _statefulset),
+        (DaemonSet, "daemonset", _daemonset),
+        (PersistentVolumeClaim, "persistentvolumeclaim", _claim),
+        (Pod, "pod", _pod),
     )
-    for kind, noun, check in checks:
-        objects, _ = await plane.server.list(kind)
-        for obj in objects:
+    for cls, noun, check in checks:
+        lister = plane.informers.informer_for(cls.__name__).lister(cls)
+        for obj in sorted(lister.list(), key=_sort_key):
             why = check(obj)
             if why is not None:
                 found.append(f"{_ref(noun, obj)}: {why}")
     return found
+
+
+def _sort_key(obj: ApiStruct) -> tuple[str, str]:
+    meta = obj.metadata  # type: ignore[attr-defined]
+    return meta.namespace, meta.name
 
 
 def stuck_report(lines: list[str]) -> str:
