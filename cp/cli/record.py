@@ -18,13 +18,13 @@ The key lies outside `/registry/`, so no informer, list or controller ever sees 
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import AsyncIterator
 from typing import Final
 
 import msgspec
 
 import store
+from cp.replay.commands import COMMAND_KEY, CommandRecord, Inputs, decode_record
 
 __all__ = [
     "COMMAND_KEY",
@@ -36,40 +36,7 @@ __all__ = [
     "write_record",
 ]
 
-COMMAND_KEY: Final = "/cpemu/command"
-
-
-class Inputs(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
-    """What a command read from outside the cluster: `files` maps each `-f PATH` (as given)
-    to its (source, text) pairs, in reading order; `edits` are the editor's results."""
-
-    files: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-    edits: tuple[str, ...] = ()
-
-
-class CommandRecord(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
-    """One mutating command: `argv` without `--state`/`--profile`, its `inputs`, the
-    simulation `profile` (YAML text) the plane ran with, whether it finished (`done`) and
-    whether it settled the cluster before it did (`settled`; not with `--no-wait`)."""
-
-    argv: tuple[str, ...]
-    inputs: Inputs = Inputs()
-    profile: str | None = None
-    done: bool = False
-    settled: bool = False
-
-    @property
-    def command_line(self) -> str:
-        """`cpemu apply -f web.yaml`, as the user typed it (arguments shell-quoted)."""
-        return shlex.join(("cpemu", *self.argv))
-
-
 _ENCODER: Final = msgspec.json.Encoder()
-_DECODER: Final = msgspec.json.Decoder(CommandRecord)
-
-
-def decode_record(value: bytes) -> CommandRecord:
-    return _DECODER.decode(value)
 
 
 async def read_record(log: store.EventLog) -> tuple[CommandRecord, int] | None:
@@ -77,7 +44,7 @@ async def read_record(log: store.EventLog) -> tuple[CommandRecord, int] | None:
     kv = await log.get(COMMAND_KEY)
     if kv is None:
         return None
-    return _DECODER.decode(kv.value), kv.mod_revision
+    return decode_record(kv.value), kv.mod_revision
 
 
 async def write_record(
@@ -95,4 +62,4 @@ async def command_events(log: store.EventLog) -> AsyncIterator[tuple[store.Event
     """Every command record event, oldest first, decoded."""
     async for event in log.events(after=0, prefix=COMMAND_KEY):
         if event.value is not None and event.key == COMMAND_KEY:
-            yield event, _DECODER.decode(event.value)
+            yield event, decode_record(event.value)

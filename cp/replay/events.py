@@ -21,6 +21,7 @@ import msgspec
 
 from cp.api.times import parse_rfc3339, rfc3339
 from cp.replay.changes import summarize
+from cp.replay.commands import COMMAND_KEY, command_change
 from cp.replay.errors import ReplayError
 from cp.replay.keys import decode_value, parse_key, resolve_kind
 from store import Event, EventLog
@@ -59,7 +60,23 @@ def _verb(event: Event) -> str:
 
 
 def event_row(event: Event) -> EventRow:
-    """The row of one event (its change computed from `prev_value` and `value`)."""
+    """The row of one event (its change computed from `prev_value` and `value`); a command
+    record's row shows the command line (verb `start` or `end`, object `command`)."""
+    if event.key == COMMAND_KEY:
+        verb, change = command_change(event.value)
+        return EventRow(
+            revision=event.revision,
+            time=event.time,
+            timestamp=rfc3339(event.time),
+            actor=event.actor,
+            cause=event.cause,
+            verb=verb,
+            kind="Command",
+            namespace="",
+            name="command",
+            object="command",
+            change=change,
+        )
     ref = parse_key(event.key)
     return EventRow(
         revision=event.revision,
@@ -105,7 +122,7 @@ async def _bound(log: EventLog, bound: Bound | None, name: str) -> tuple[int | N
 
 def _prefix(kind: str | None, name: str | None, namespace: str | None) -> str:
     if kind is None:
-        return "/registry/"
+        return "" if name is None else "/registry/"  # every event, the commands included
     info = resolve_kind(kind)
     if info.namespaced and namespace:
         base = f"/registry/{info.plural}/{namespace}/"

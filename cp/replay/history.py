@@ -123,8 +123,9 @@ async def rollout_history_all(log: EventLog, name: str, namespace: str) -> list[
 
 def format_history_all(entries: list[TemplateChange]) -> str:
     """A table: TEMPLATE, REVISION (store), TIME, ROLLOUT (the controller's revision numbers),
-    BY (the user write it goes back to), CHANGE-CAUSE, IMAGES."""
-    header = ["TEMPLATE", "REVISION", "TIME", "ROLLOUT", "BY", "CHANGE-CAUSE", "IMAGES"]
+    BY (the user write it goes back to), CHANGE-CAUSE, IMAGES, and COMMAND (the `cpemu`
+    command line that made the change, when the log recorded it)."""
+    header = ["TEMPLATE", "REVISION", "TIME", "ROLLOUT", "BY", "CHANGE-CAUSE", "IMAGES", "COMMAND"]
     table = [header]
     for entry in entries:
         rollout = ",".join(str(n) for n in entry.rollout_revisions) or "-"
@@ -141,6 +142,7 @@ def format_history_all(entries: list[TemplateChange]) -> str:
                 by,
                 entry.change_cause or "<none>",
                 images,
+                entry.by.change if entry.by and entry.by.object == "command" else "-",
             ]
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]

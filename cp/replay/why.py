@@ -108,7 +108,10 @@ def format_why(steps: list[Step]) -> str:
         text = f"#{step.revision} {rfc3339(step.time)} {step.actor} {step.verb} {step.object}"
         lines.append(f"{lead}{text}{change}")
     last = steps[-1]
-    if last.compacted:
+    if last.object == "command" and last.verb == "start":
+        lines[-1] = f"{lead}#{last.revision} {rfc3339(last.time)} the user ran: {last.change}"
+        lines.append(f"(started by the user's command at revision {last.revision})")
+    elif last.compacted:
         lines.append(f"(history up to revision {last.revision} is gone: the log was compacted)")
     elif last.actor == "user":
         lines.append(f"(started by the user's command at revision {last.revision})")

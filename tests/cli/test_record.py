@@ -226,3 +226,32 @@ def test_mistyped_kind_gets_a_suggestion(capsys: pytest.CaptureFixture[str], sta
     )
     code, _, err = run(capsys, state, "get", "zzz")
     assert err == 'error: the server doesn\'t have a resource type "zzz"\n'
+
+
+def test_events_why_and_history_name_the_command(
+    capsys: pytest.CaptureFixture[str], state: str
+) -> None:
+    ok(capsys, state, "apply", "-f", str(SEED))
+    ok(capsys, state, "set", "image", D, "myapp=web:v2")
+    (start, _), *_ = records(state)[2:]
+    rows = [
+        r for r in json.loads(ok(capsys, state, "events", "-o", "json")) if r["kind"] == "Command"
+    ]
+    assert [(r["verb"], r["change"]) for r in rows] == [
+        ("start", f"cpemu apply -f {SEED}"),
+        ("end", f"cpemu apply -f {SEED} (settled)"),
+        ("start", f"cpemu set image {D} myapp=web:v2"),
+        ("end", f"cpemu set image {D} myapp=web:v2 (settled)"),
+    ]
+    new_rs = next(
+        r["metadata"]["name"]
+        for r in json.loads(ok(capsys, state, "get", "rs", "-o", "json"))["items"]
+        if r["spec"]["replicas"] == 3
+    )
+    chain = ok(capsys, state, "why", "rs", new_rs).splitlines()
+    assert chain[-2].endswith(f" the user ran: cpemu set image {D} myapp=web:v2")
+    assert chain[-2].startswith(f"  <- caused by #{start} ")
+    assert chain[-1] == f"(started by the user's command at revision {start})"
+    history = ok(capsys, state, "rollout", "history", D, "--all").splitlines()
+    assert history[0].split()[-1] == "COMMAND"
+    assert history[2].split()[-6:] == ["myapp=web:v2", "cpemu", "set", "image", D, "myapp=web:v2"]

@@ -172,4 +172,6 @@ async def test_history_keeps_templates_beyond_the_history_limit() -> None:
     assert [entry.time for entry in entries] == sorted(entry.time for entry in entries)
     table = format_history_all(entries).splitlines()
     assert table[0].split()[:3] == ["TEMPLATE", "REVISION", "TIME"]
-    assert table[4].endswith(f"myapp={IMAGE.format('v2.0')} (as template 2)")
+    assert table[4].endswith(
+        f"myapp={IMAGE.format('v2.0')} (as template 2)   -"
+    )  # no command record
