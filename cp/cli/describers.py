@@ -152,6 +152,10 @@ class PrefixWriter:
     def text(self) -> str:
         return tabwrite("".join(self._parts))
 
+    def raw(self) -> str:
+        """What was written, tabs untouched (a bare `prefixWriter` over a buffer)."""
+        return "".join(self._parts)
+
 
 # -- values as Go formats them ----------------------------------------------------------------
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from msgspec.structs import replace
+
 from controllers.deployment import RolloutError, format_history, history, rollout_status, undo
-from cp.api.apps import Deployment
-from cp.api.codec import dump_yaml
+from cp.api.apps import Deployment, ReplicaSet
 from cp.api.errors import ApiError
 from cp.api.times import rfc3339
 from cp.cli.common import CliError, Runner, split_target
+from cp.cli.describers import PrefixWriter
+from cp.cli.describers_pod import describe_pod_template
 from cp.cli.replay import history_all
 from cp.client.inprocess import InProcessClient
 from cp.client.protocol import Client
@@ -21,6 +24,7 @@ __all__ = ["add_parser", "rollout"]
 
 _ACTIONS = ("status", "history", "undo", "pause", "resume", "restart")
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
 
 
 def add_parser(verbs: Any, common: argparse.ArgumentParser) -> None:
@@ -86,11 +90,22 @@ async def _history(run: Runner, client: Client, name: str) -> None:
         run.out(format_history(name, entries))
         return
     if revision not in entries:
-        run.error(f"error: unable to find the specified revision {revision}")
+        run.error("error: unable to find the specified revision")
         return
-    rs, _ = entries[revision]
-    template = dump_yaml(rs.spec.template).rstrip("\n").replace("\n", "\n  ")
-    run.out(f"deployment.apps/{name} with revision #{revision}\nPod Template:\n  {template}\n\n")
+    run.out(f"deployment.apps/{name} with revision #{revision}\n{_template(*entries[revision])}\n")
+
+
+def _template(rs: ReplicaSet, change_cause: str) -> str:
+    """kubectl's `printTemplate` (`polymorphichelpers/history.go`): `DescribePodTemplate` of the
+    revision's template, the change-cause among its annotations, through a bare prefix writer
+    (tabs left as they are, no tabwriter)."""
+    template = rs.spec.template
+    if change_cause:
+        annotations = {**template.metadata.annotations, CHANGE_CAUSE: change_cause}
+        template = replace(template, metadata=replace(template.metadata, annotations=annotations))
+    w = PrefixWriter()
+    describe_pod_template(w, template)
+    return w.raw()
 
 
 async def _undo(run: Runner, plane: ControlPlane, name: str) -> None:

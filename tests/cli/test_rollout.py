@@ -46,10 +46,27 @@ def test_history_and_revision_detail(capsys: pytest.CaptureFixture[str], rolled:
     )
     code, out, _ = run(capsys, rolled, "rollout", "history", D, "--revision", "1")
     assert code == 0
-    assert out.startswith("deployment.apps/myapp-deploy with revision #1\nPod Template:\n")
-    assert "image: ghcr.io/c1t1d0s7/go-myweb:v1.0" in out
+    pod_hash = out.split("pod-template-hash=")[1].split("\n")[0]
+    # kubectl's printTemplate: DescribePodTemplate through a bare prefix writer (raw tabs)
+    assert out == (
+        "deployment.apps/myapp-deploy with revision #1\n"
+        "Pod Template:\n"
+        "  Labels:\tapp=myapp-deploy\n"
+        f"\tpod-template-hash={pod_hash}\n"
+        "  Containers:\n"
+        "   myapp:\n"
+        "    Image:\tghcr.io/c1t1d0s7/go-myweb:v1.0\n"
+        "    Port:\t8080/TCP\n"
+        "    Host Port:\t0/TCP\n"
+        "    Environment:\t<none>\n"
+        "    Mounts:\t<none>\n"
+        "  Volumes:\t<none>\n"
+        "  Node-Selectors:\t<none>\n"
+        "  Tolerations:\t<none>\n"
+        "\n"
+    )
     code, _, err = run(capsys, rolled, "rollout", "history", D, "--revision", "9")
-    assert (code, err) == (1, "error: unable to find the specified revision 9\n")
+    assert (code, err) == (1, "error: unable to find the specified revision\n")
 
 
 def test_undo_and_bad_revision(capsys: pytest.CaptureFixture[str], rolled: str) -> None:
