@@ -38,13 +38,16 @@ class Runner(Protocol):
 
     async def settle(self, plane: ControlPlane) -> None: ...
 
-    def mutate(self, *, catch_up: bool = True) -> AbstractAsyncContextManager[ControlPlane]:
+    def mutate(
+        self, *, catch_up: bool = True, report: bool = True
+    ) -> AbstractAsyncContextManager[ControlPlane]:
         """The running plane for a mutating verb: takes the state file's lock (creating the
         file), records the command in the log (for `replay --verify` and crash recovery),
         finishes an interrupted earlier command first, attributes the block's writes to the
         user, and on a normal exit settles (`--no-wait` skips that) and marks the command
         done. After a `--no-wait` command the cluster first catches up (settles) unless
-        `catch_up=False` (`rollout status`, which waits on its own). Verbs never open the
+        `catch_up=False` (`rollout status`, which waits on its own); `report=False` leaves out
+        the warning about objects short of their spec after the settle. Verbs never open the
         plane, take the lock or call `acting_as` themselves."""
         ...
 

@@ -227,7 +227,9 @@ class _Run:
             raise CliError(f'error reading the profile "{path}": {exc}') from None
 
     @asynccontextmanager
-    async def mutate(self, *, catch_up: bool = True) -> AsyncIterator[ControlPlane]:
+    async def mutate(
+        self, *, catch_up: bool = True, report: bool = True
+    ) -> AsyncIterator[ControlPlane]:
         self._lock()
         async with self._open_log() as log:
             last = await read_record(log)
@@ -251,7 +253,7 @@ class _Run:
                     with acting_as("user", cause=start):
                         yield plane
                     if not self.args.no_wait:
-                        await self._settle(plane)
+                        await self._settle(plane, report=report)
                         settled = True
                 except Exception:  # the command ended (in error): done; a crash leaves it open
                     await self._done(plane, record, start, settled)

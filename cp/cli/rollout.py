@@ -11,6 +11,7 @@ from msgspec.structs import replace
 from controllers.deployment import RolloutError, format_history, history, rollout_status, undo
 from cp.api.apps import Deployment, ReplicaSet
 from cp.api.errors import ApiError
+from cp.api.meta import ApiStruct
 from cp.api.times import rfc3339
 from cp.cli.common import CliError, Runner, split_target
 from cp.cli.describers import PrefixWriter
@@ -18,6 +19,7 @@ from cp.cli.describers_pod import describe_pod_template
 from cp.cli.replay import history_all
 from cp.client.inprocess import InProcessClient
 from cp.client.protocol import Client
+from cp.informer.shared import Handlers
 from cp.plane import ControlPlane
 
 __all__ = ["add_parser", "rollout"]
@@ -52,7 +54,8 @@ async def rollout(run: Runner) -> None:
             except ApiError as exc:
                 run.server_error(exc)
         return
-    async with run.mutate(catch_up=run.args.action != "status") as plane:
+    waits = run.args.action == "status"  # it reports how the rollout went on its own
+    async with run.mutate(catch_up=not waits, report=not waits) as plane:
         try:
             await _ACTION[run.args.action](run, plane, name)
         except RolloutError as exc:
@@ -72,15 +75,39 @@ async def _get(plane: ControlPlane, run: Runner, name: str) -> Deployment:
 
 
 async def _status(run: Runner, plane: ControlPlane, name: str) -> None:
+    """kubectl's `rollout status`: the status line now, then one for each change the watch
+    sees while the controllers run (consecutive repeats left out), until done or failed."""
+    message, done = rollout_status(await _get(plane, run, name), run.args.revision)
+    run.out(message)
+    if done:
+        return
+    shown = [message]
+    failure: list[RolloutError] = []
+
+    def on_update(_old: ApiStruct, new: ApiStruct) -> None:
+        meta = new.metadata  # type: ignore[attr-defined]
+        if meta.name != name or meta.namespace != _ns(run) or failure:
+            return
+        assert isinstance(new, Deployment)
+        try:
+            text, _ = rollout_status(new, run.args.revision)
+        except RolloutError as exc:
+            failure.append(exc)
+            return
+        if text != shown[-1]:
+            shown.append(text)
+            run.out(text)
+
+    remove = plane.informers.informer_for("Deployment").add_handler(Handlers(on_update=on_update))
+    try:
+        await run.settle(plane)
+    finally:
+        remove()
     message, done = rollout_status(await _get(plane, run, name), run.args.revision)
     if not done:
-        run.out(message)
-        await run.settle(plane)
-        message, done = rollout_status(await _get(plane, run, name), run.args.revision)
-    if done:
-        run.out(message)
-    else:
         run.error("error: timed out waiting for the condition")
+    elif message != shown[-1]:
+        run.out(message)
 
 
 async def _history(run: Runner, client: Client, name: str) -> None:

@@ -24,10 +24,31 @@ def rolled(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> str:
 def test_status_waits_then_succeeds(capsys: pytest.CaptureFixture[str], rolled: str) -> None:
     code, out, err = run(capsys, rolled, "rollout", "status", D)
     assert (code, err) == (0, "")
-    lines = out.splitlines()
-    # the set image ran with --no-wait: the controller has not observed it yet
-    assert lines[0] == "Waiting for deployment spec update to be observed..."
-    assert lines[-1] == 'deployment "myapp-deploy" successfully rolled out'
+    # the set image ran with --no-wait: the controller has not observed it yet; then one line
+    # per change the watch sees (maxSurge 1, maxUnavailable 1, minReadySeconds 20)
+    waiting = 'Waiting for deployment "myapp-deploy" rollout to finish: '
+    assert out.splitlines() == [
+        "Waiting for deployment spec update to be observed...",
+        f"{waiting}0 out of 3 new replicas have been updated...",
+        f"{waiting}1 out of 3 new replicas have been updated...",
+        f"{waiting}2 out of 3 new replicas have been updated...",
+        f"{waiting}2 of 3 updated replicas are available...",
+        'deployment "myapp-deploy" successfully rolled out',
+    ]
+
+
+def test_status_of_a_stuck_rollout_fails(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("rules:\n- image: 'web:bad'\n  neverReady: true\n")
+    state = str(tmp_path / "stuck.db")
+    assert run(capsys, state, "--profile", str(profile), "apply", "-f", str(SEED))[0] == 0
+    assert run(capsys, state, "set", "image", D, "myapp=web:bad", "--no-wait")[0] == 0
+    code, out, err = run(capsys, state, "rollout", "status", D)
+    assert code == 1
+    assert out.splitlines()[0] == "Waiting for deployment spec update to be observed..."
+    assert err.splitlines()[-1] == 'error: deployment "myapp-deploy" exceeded its progress deadline'
 
 
 def test_status_missing(capsys: pytest.CaptureFixture[str], rolled: str) -> None:
