@@ -34,9 +34,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.controlplane
 	$(BIN)/python -m bench.workloads
 	$(BIN)/python -m bench.stateful
+	$(BIN)/python -m bench.cli
 
 demo: $(STAMP)
-	$(BIN)/python -m bench.store --short
+	$(BIN)/cpemu demo
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -59,6 +59,7 @@ from cp.apiserver import ApiServer
 from cp.apiserver.keys import rfc3339
 from cp.client.causality import acting_as, current_cause
 from cp.client.inprocess import InProcessClient
+from cp.clock import VIRTUAL_EPOCH
 from cp.informer import SharedInformerFactory
 from cp.runtime import Activity, Clock, Controller, Manager, RealClock, SeededIds, VirtualClock
 
@@ -66,8 +67,6 @@ __all__ = ["LAST_APPLIED", "VIRTUAL_EPOCH", "ControlPlane", "SettleReport"]
 
 #: The annotation `kubectl apply` keeps the last applied manifest in.
 LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
-#: Virtual time of a fresh plane: 2023-11-14T22:13:20Z (seconds since the Unix epoch).
-VIRTUAL_EPOCH: Final = 1_700_000_000.0
 
 _JSON: Final = msgspec.json.Encoder(order="sorted")
 

@@ -19,21 +19,38 @@ Tables (schema 1)::
   the `prev_rev` of the newer rows, and tombstones; the newest row of every key stays.
 - Writes go through one connection (the writer task's); history reads use a second one, which
   in WAL mode sees only committed transactions and never blocks the writer.
+
+`ReadOnlySqliteLog` (`sqlite:///path.db?mode=ro`) opens an existing log through one read-only
+connection (`file:...?mode=ro`, `query_only`): no schema, no pragma that changes the file, no
+checkpoint of either kind, and every write raises `InvalidArgument`. It loads no index: opening
+reads the head revision (its snapshot), and every read is a query at that revision or below,
+so it can be opened while another process writes to the file and sees the committed prefix at
+open; a read fails with `Compacted` if the writer compacted what it asks for in the meantime.
+SQLite itself may create the empty `-wal` and `-shm` side files a WAL database is read through
+(its shared-memory index); the database file is never written.
+
+Reads at a revision (`_walk_back`) start from each key's newest row (its `state` row or a
+later one) and follow `prev_rev` back to the revision: the cost is the rows written after it,
+not the log's length; a read far back scans the rows up to it instead.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Sequence
-from typing import Final, Self
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
+from typing import Final, NoReturn, Self
+from urllib.parse import quote
 
 import aiosqlite
 
 from store.base import DEFAULT_WINDOW, Accepted, LogBase
 from store.errors import InvalidArgument, StoreError
-from store.types import Event, KeyValue
+from store.types import Event, KeyValue, RangeResult
+from store.validate import check_key, check_prefix, check_revision
 
-__all__ = ["SYNCHRONOUS_LEVELS", "SqliteLog"]
+__all__ = ["SYNCHRONOUS_LEVELS", "ReadOnlySqliteLog", "SqliteLog"]
 
 SYNCHRONOUS_LEVELS: Final = ("NORMAL", "FULL")
 _FORMAT: Final = "cpemu-log"
@@ -57,6 +74,12 @@ _LOG_COLUMNS: Final = 9
 _ROW_PLACEHOLDERS: Final = "(?,?,?,?,?,?,?,?,?)"
 #: Rows per multi-row INSERT (one statement is one atomic transaction in autocommit mode).
 _MAX_BATCH: Final = (32766 - 1) // _LOG_COLUMNS  # SQLite's smallest default variable limit
+#: The head and compacted revisions, read together (one statement: one snapshot).
+_SNAPSHOT: Final = (
+    "SELECT max(coalesce((SELECT max(rev) FROM log), 0),"
+    " (SELECT value FROM meta WHERE name = 'state_rev')),"
+    " (SELECT value FROM meta WHERE name = 'compacted')"
+)
 _EVENT_COLUMNS: Final = (
     "SELECT l.rev, l.key, l.value, p.value, l.actor, l.cause, l.time"
     " FROM log l LEFT JOIN log p ON p.rev = l.prev_rev"
@@ -135,17 +158,17 @@ class SqliteLog(LogBase):
                     [("format", _FORMAT), ("schema", _SCHEMA), ("compacted", 0), ("state_rev", 0)],
                 )
             else:
-                tables = {str(name) for kind, name in objects if kind == "table"}
-                await self._check_schema(writer, tables)
+                await self._check_schema(writer, _tables(objects))
         except BaseException:
             await _rollback(writer)
             raise
         await writer.execute("COMMIT")
 
-    async def _check_schema(self, writer: aiosqlite.Connection, tables: set[str]) -> None:
+    async def _check_schema(self, connection: aiosqlite.Connection, tables: set[str]) -> None:
+        """Refuse a database that is not a cpemu log of this schema."""
         meta: dict[str, object] = {}
         if "meta" in tables:
-            rows = await writer.execute_fetchall("SELECT name, value FROM meta")
+            rows = await connection.execute_fetchall("SELECT name, value FROM meta")
             meta = {str(name): value for name, value in rows}
         if meta.get("format") != _FORMAT or not {"log", "state"} <= tables:
             raise InvalidArgument(f"{self._path}: a SQLite database, but not a cpemu log")
@@ -155,7 +178,15 @@ class SqliteLog(LogBase):
             )
 
     async def _load(self, reader: aiosqlite.Connection) -> None:
-        """Rebuild the latest-state index: the checkpoint, then every row after it."""
+        """Rebuild the latest-state index: the checkpoint, then every row after it, read in
+        one transaction (a consistent snapshot even while another process writes)."""
+        await reader.execute("BEGIN")
+        try:
+            await self._load_snapshot(reader)
+        finally:
+            await reader.execute("COMMIT")
+
+    async def _load_snapshot(self, reader: aiosqlite.Connection) -> None:
         rows = await reader.execute_fetchall("SELECT name, value FROM meta")
         meta: dict[str, int] = {str(name): value for name, value in rows}
         compacted = int(meta["compacted"])
@@ -354,28 +385,27 @@ class SqliteLog(LogBase):
 
     async def _get_at(self, key: str, at: int) -> KeyValue | None:
         rows = await self._reading().execute_fetchall(
-            "SELECT rev, value, create_rev, version FROM log"
-            " WHERE key = ? AND rev <= ? ORDER BY rev DESC LIMIT 1",
-            (key, at),
+            _walk_back(" AND key = :key"), {"key": key, "at": at}
         )
-        if not rows:
-            return None
-        ((rev, value, create_rev, version),) = rows
-        return None if value is None else KeyValue(key, value, create_rev, rev, version)
+        return next((KeyValue(*row) for row in rows), None)
 
     async def _range_at(self, prefix: str, at: int, limit: int | None) -> list[KeyValue]:
-        where, params = _key_filter("key", prefix)
-        # SQLite takes the bare columns from the row holding max(rev) of each group.
-        rows = await self._reading().execute_fetchall(
-            "SELECT key, max(rev), value, create_rev, version FROM log"
-            f" WHERE rev <= ?{where} GROUP BY key ORDER BY key",
-            (at, *params),
-        )
-        items = [
-            KeyValue(key, value, create_rev, rev, version)
-            for key, rev, value, create_rev, version in rows
-            if value is not None
-        ]
+        """Live keys at `at`: near the head, each key's newest row walked back along
+        `prev_rev` (cost: the rows written after `at`); far back, one scan of the rows up to
+        `at` (cost: those rows; there is no index on `key`)."""
+        if 3 * at < self._head:
+            where, params = _key_filter("key", prefix)
+            # SQLite takes the bare columns from the row holding max(rev) of each group.
+            rows = await self._reading().execute_fetchall(
+                "SELECT key, value, create_rev, max(rev), version FROM log"
+                f" WHERE rev <= ?{where} GROUP BY key ORDER BY key",
+                (at, *params),
+            )
+            items = [KeyValue(*row) for row in rows if row[1] is not None]
+        else:
+            where, named = _key_range(prefix)
+            rows = await self._reading().execute_fetchall(_walk_back(where), {**named, "at": at})
+            items = [KeyValue(*row) for row in sorted(rows, key=itemgetter(0))]
         return items if limit is None else items[:limit]
 
     # -- closing ---------------------------------------------------------------------------
@@ -404,6 +434,142 @@ class SqliteLog(LogBase):
         return self._reader
 
 
+class ReadOnlySqliteLog(SqliteLog):
+    """An existing log, read-only: `store.open_log("sqlite:///path.db?mode=ro")`.
+
+    Writes nothing to the database file (see the module doc): a missing file, or one that is
+    not a cpemu log, raises `InvalidArgument`; `create`/`update`/`delete`/`compact` raise
+    `InvalidArgument` and change nothing; reads see the committed prefix at open.
+    """
+
+    def __init__(self, path: str, *, window: int = DEFAULT_WINDOW) -> None:
+        super().__init__(path, window=window)
+
+    async def _open(self) -> None:
+        path = self._path
+        _require_file(path)
+        _check_sqlite_header(path)
+        try:
+            reader = self._reader = await aiosqlite.connect(f"file:{quote(path)}?mode=ro", uri=True)
+            await reader.execute("PRAGMA query_only = 1")
+            objects = await reader.execute_fetchall("SELECT type, name FROM sqlite_master")
+            await self._check_schema(reader, _tables(objects))
+            rows = await reader.execute_fetchall(_SNAPSHOT)
+        except sqlite3.DatabaseError as exc:
+            raise InvalidArgument(f"{path}: cannot open as a cpemu log: {exc}") from exc
+        ((head, compacted),) = rows
+        self._head = head = max(int(head or 0), int(compacted))
+        self._compacted = self._compacting_to = int(compacted)
+        self._window.base = head + 1
+
+    # No index in memory (a command reading one kind would pay for loading them all): every
+    # read is a query at a revision, the snapshot's head by default (see `_walk_back`).
+
+    async def get(self, key: str, *, at: int | None = None) -> KeyValue | None:
+        check_key(key)
+        revision = self._check_read_revision(at)
+        revision = self._head if revision is None else revision
+        kv = await self._get_at(key, revision)
+        self._check_not_compacted(revision)
+        return kv
+
+    async def range(
+        self, prefix: str, *, at: int | None = None, limit: int | None = None
+    ) -> RangeResult:
+        check_prefix(prefix)
+        if limit is not None:
+            check_revision("limit", limit)
+            limit = limit or None  # etcd: a limit of 0 means no limit
+        revision = self._check_read_revision(at)
+        revision = self._head if revision is None else revision
+        items = await self._range_at(prefix, revision, limit)
+        self._check_not_compacted(revision)
+        return RangeResult(items, revision)
+
+    def _refuse(self) -> NoReturn:
+        raise InvalidArgument(f"{self._path}: cannot write: the log is opened read-only")
+
+    async def create(
+        self, key: str, value: bytes, *, actor: str = "user", cause: int = 0, time: float = 0.0
+    ) -> int:
+        self._refuse()
+
+    async def update(
+        self,
+        key: str,
+        value: bytes,
+        *,
+        expected: int,
+        actor: str = "user",
+        cause: int = 0,
+        time: float = 0.0,
+    ) -> int:
+        self._refuse()
+
+    async def delete(
+        self,
+        key: str,
+        *,
+        expected: int | None = None,
+        actor: str = "user",
+        cause: int = 0,
+        time: float = 0.0,
+    ) -> int:
+        self._refuse()
+
+    async def compact(self, revision: int) -> None:
+        self._refuse()
+
+    async def _persist(self, accepted: list[Accepted], after: int) -> None:
+        self._refuse()  # pragma: no cover (no write gets this far)
+
+    async def _persist_compaction(self, revision: int) -> None:
+        self._refuse()  # pragma: no cover
+
+    def _maintenance_due(self) -> bool:
+        return False  # no state checkpoint, no WAL checkpoint
+
+    async def _close_backend(self) -> None:
+        await self._close_connections()  # and nothing written on the way out
+
+    # History reads query the file as it is now, which may have moved on since the snapshot:
+    # rows up to the snapshot's head are the same unless another process compacted them, so
+    # each read then looks at `compacted` (after the rows: a compaction committed before or
+    # while they were read is seen) and the base class's check raises `Compacted`.
+
+    async def _history(self, prefix: str, after: int, until: int) -> tuple[list[Event], int]:
+        result = await super()._history(prefix, after, until)
+        await self._note_compaction()
+        return result
+
+    async def _get_at(self, key: str, at: int) -> KeyValue | None:
+        kv = await super()._get_at(key, at)
+        await self._note_compaction()
+        return kv
+
+    async def _range_at(self, prefix: str, at: int, limit: int | None) -> list[KeyValue]:
+        items = await super()._range_at(prefix, at, limit)
+        await self._note_compaction()
+        return items
+
+    async def _note_compaction(self) -> None:
+        rows = await self._reading().execute_fetchall(
+            "SELECT value FROM meta WHERE name = 'compacted'"
+        )
+        for (compacted,) in rows:
+            self._compacted = max(self._compacted, int(compacted))
+
+
+def _tables(objects: Iterable[sqlite3.Row]) -> set[str]:
+    """The table names among the rows of `SELECT type, name FROM sqlite_master`."""
+    return {str(name) for kind, name in objects if kind == "table"}
+
+
+def _require_file(path: str) -> None:
+    if not os.path.exists(path):
+        raise InvalidArgument(f"{path}: no such file, so no cpemu log to open read-only")
+
+
 def _check_sqlite_header(path: str) -> None:
     """Refuse, without touching it, a file that exists but is not a SQLite database."""
     try:
@@ -426,6 +592,51 @@ def _key_filter(column: str, prefix: str) -> tuple[str, tuple[str, ...]]:
     if end is None:
         return f" AND {column} >= ?", (prefix,)
     return f" AND {column} >= ? AND {column} < ?", (prefix, end)
+
+
+def _key_range(prefix: str) -> tuple[str, dict[str, str]]:
+    """`_key_filter` on the column `key` with named parameters (`:lo`, `:hi`)."""
+    if not prefix:
+        return "", {}
+    end = _prefix_end(prefix)
+    if end is None:
+        return " AND key >= :lo", {"lo": prefix}
+    return " AND key >= :lo AND key < :hi", {"lo": prefix, "hi": end}
+
+
+def _walk_back(where: str) -> str:
+    """The live version at revision `:at` of each key `where` selects (a fragment on `key`),
+    as `KeyValue` columns, in no order.
+
+    Each key's newest row is the newer of its `state` checkpoint row and its rows after the
+    checkpoint (the tail); from there the walk follows `prev_rev` (primary-key lookups)
+    until a row at or before `:at`, which is the answer unless it is a DELETE. A row whose
+    incarnation was created after `:at` (`create_rev > :at`) skips the rest of it: the walk
+    goes on from its create row's `prev_rev` (the previous incarnation's DELETE). A key
+    with no row at or before `:at` runs out of `prev_rev` (NULL) and is left out. One
+    statement, so one snapshot, whatever a writer commits meanwhile; a row compaction
+    deleted breaks its walk, which callers report as `Compacted` when `:at` is below the
+    compacted revision (rows at or above it that a walk visits are never compacted).
+
+    Example: pod `p` written at 10 (create), 40 (update), 90 (delete), 95 (create again),
+    checkpoint at 60 (state: 40), read at 50: newest = 95 (tail); 95 was created after 50,
+    so on from the create's prev_rev 90 (a DELETE, create_rev NULL) -> prev_rev 40 <= 50:
+    the version of 40. Read at 5: ... 40, whose incarnation was created at 10 > 5 -> the
+    create's prev_rev, NULL: no version at 5.
+    """
+    return (
+        "WITH RECURSIVE newest(rev) AS ("
+        f"SELECT max(rev) FROM (SELECT key, rev FROM state WHERE 1{where}"
+        " UNION ALL SELECT key, rev FROM log"
+        f" WHERE rev > (SELECT value FROM meta WHERE name = 'state_rev'){where})"
+        " GROUP BY key),"
+        " walk(rev) AS (SELECT rev FROM newest UNION ALL"
+        " SELECT CASE WHEN l.create_rev > :at"
+        " THEN (SELECT c.prev_rev FROM log c WHERE c.rev = l.create_rev) ELSE l.prev_rev END"
+        " FROM walk w JOIN log l ON l.rev = w.rev WHERE w.rev > :at)"
+        " SELECT l.key, l.value, l.create_rev, l.rev, l.version FROM walk w"
+        " JOIN log l ON l.rev = w.rev WHERE w.rev <= :at AND l.value IS NOT NULL"
+    )
 
 
 def _prefix_end(prefix: str) -> str | None:

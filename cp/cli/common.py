@@ -14,10 +14,10 @@ from cp.api.kinds import KINDS, KindInfo
 from cp.cli.errors import CliError
 from cp.cli.printers import group_kind
 from cp.cli.state import ReadView, StateFile
-from cp.plane import ControlPlane
 
 if TYPE_CHECKING:
     from cp.cli.manifests import Document
+    from cp.plane import ControlPlane
 
 __all__ = ["CliError", "Runner", "kind_info", "ref", "split_target"]
 
@@ -61,8 +61,9 @@ class Runner(Protocol):
         applied; all or a `CliError`/`ManifestError` (recorded for `replay --verify`)."""
         ...
 
-    def edit_text(self, text: str) -> str:
-        """`text` as the user left it in $KUBE_EDITOR / $EDITOR (recorded for replay)."""
+    def edit_text(self, text: str, *, suffix: str = ".yaml") -> str:
+        """`text` as the user left it in $KUBE_EDITOR / $EDITOR, in a temporary file named
+        with `suffix` (recorded for replay)."""
         ...
 
 

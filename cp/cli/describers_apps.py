@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from controllers.deployment.util import find_new_replica_set, sorted_by_creation
 from cp.api.apps import DaemonSet, Deployment, ReplicaSet, StatefulSet
 from cp.api.core_pod import Pod
 from cp.api.meta import LabelSelector, ObjectMeta
@@ -102,6 +101,9 @@ def _replica_sets(rss: Sequence[ReplicaSet]) -> str:
 def describe_deployment(d: Deployment, related: Related) -> str:
     """`describeDeployment`; NewReplicaSet is the oldest owned RS whose template equals the
     Deployment's (ignoring pod-template-hash), OldReplicaSets all the other owned ones."""
+    # the controller's package loads only when a Deployment is described
+    from controllers.deployment.util import find_new_replica_set, sorted_by_creation
+
     meta, spec = d.metadata, d.spec
     status = d.status
     owned = sorted_by_creation(rs for rs in related.replica_sets if _owned(rs.metadata, meta))

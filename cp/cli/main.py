@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import anyio
 import msgspec
@@ -33,15 +33,18 @@ from cp.api.codec import ManifestError, dump_json, dump_yaml
 from cp.api.errors import ApiError, NotFound
 from cp.api.kinds import KindInfo
 from cp.api.meta import ApiStruct
-from cp.cli import describe, edit, replay, rollout, settling, verify
+from cp.cli import demo, describe, edit, host, replay, rollout, verify
+from cp.cli import replace as replace_verbs
 from cp.cli.common import CliError, Runner, kind_info
 from cp.cli.manifests import Document, load, read_files
 from cp.cli.printers import as_list, group_kind, names, no_resources, table
 from cp.cli.record import CommandRecord, Inputs, read_record, write_record
-from cp.cli.settling import Outcome
 from cp.cli.state import DEFAULT_STATE, ReadView, StateFile, StateInUse, last_event_time
 from cp.client.causality import acting_as
-from cp.plane import ControlPlane
+
+if TYPE_CHECKING:  # the plane and its controllers load only when a verb runs them
+    from cp.cli.settling import Outcome
+    from cp.plane import ControlPlane
 
 __all__ = ["CliError", "main"]
 
@@ -144,6 +147,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_parsers(verbs, common)
     verify.add_parsers(verbs, common)
     describe.add_parsers(verbs, common)
+    demo.add_parsers(verbs, common)
+    host.add_parsers(verbs, common)
+    replace_verbs.add_parsers(verbs, common)
     return parser
 
 
@@ -198,10 +204,10 @@ class _Run:
         self._files.append((path, tuple(pairs)))
         return pairs
 
-    def edit_text(self, text: str) -> str:
+    def edit_text(self, text: str, *, suffix: str = ".yaml") -> str:
         from cp.cli.editor import run_editor  # the editor is rare: imported when used
 
-        edited = run_editor(text)
+        edited = run_editor(text, suffix=suffix)
         self._edits.append(edited)
         return edited
 
@@ -238,6 +244,8 @@ class _Run:
             record = CommandRecord(argv=self.argv, inputs=self._inputs(), profile=profile)
             now = await last_event_time(log)
             start = await write_record(log, record, time=now, expected=previous_revision)
+            from cp.plane import ControlPlane  # heavy: only mutating verbs load it
+
             async with ControlPlane.on_log(log, clock="virtual", profile=profile) as plane:
                 if previous is not None and not previous.done:
                     self.note(
@@ -267,8 +275,7 @@ class _Run:
         await write_record(plane.log, record, time=plane.clock.now(), expected=start)
 
     def read(self, at: int | None = None) -> AbstractAsyncContextManager[ReadView]:
-        self.state.acquire(create=False)
-        return self.state.reader(at)
+        return self.state.reader(at)  # read-only: no lock, a snapshot even while one writes
 
     async def settle(self, plane: ControlPlane) -> None:
         """Settle now (verbs that wait in the middle, such as `rollout status`)."""
@@ -277,6 +284,8 @@ class _Run:
     async def _settle(self, plane: ControlPlane, *, report: bool = True) -> Outcome:
         """Settle, then warn on stderr if the cluster did not converge or holds objects short
         of their spec (unless `report` is False: the command's own settle will)."""
+        from cp.cli import settling  # loads the controllers
+
         outcome = await settling.settle(
             plane,
             max_seconds=SETTLE_SECONDS,
@@ -549,7 +558,7 @@ class _ReplayRun(_Run):
                 return list(pairs)
         raise CliError(f'the record holds no input read from "{path}"')
 
-    def edit_text(self, text: str) -> str:
+    def edit_text(self, text: str, *, suffix: str = ".yaml") -> str:
         if not self._recorded_edits:
             raise CliError("the record holds no further edit")
         edited = self._recorded_edits.pop(0)
@@ -565,11 +574,27 @@ async def rerun(record: CommandRecord, log: store.EventLog) -> tuple[bool, str]:
     run = _ReplayRun(record, log)
     try:
         await _handler(run)()
-    except (CliError, ManifestError) as exc:
-        run.error(f"error: {exc}")
-    except ApiError as exc:
-        run.server_error(exc)
+    except BaseException as exc:
+        if not _report(run, exc):
+            raise
     return run.failed, run.output.getvalue()
+
+
+def _report(run: _Run, exc: BaseException) -> bool:
+    """Print a command's error as kubectl would; False when it is not one (a bug: re-raise).
+    An error raised inside the running plane arrives wrapped in its task groups' exception
+    groups: a group of one is unwrapped."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    if isinstance(exc, CliError | StateInUse | ManifestError):
+        run.error(f"error: {exc}")
+    elif isinstance(exc, ApiError):
+        run.server_error(exc)
+    elif isinstance(exc, store.StoreError):
+        run.error(f"error: {run.state.path}: {exc}")
+    else:
+        return False
+    return True
 
 
 #: Global options left out of the command record: where the state is, how long to wait.
@@ -605,10 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with run.state:
             anyio.run(_handler(run))
-    except (CliError, StateInUse, ManifestError) as exc:
-        run.error(f"error: {exc}")
-    except ApiError as exc:
-        run.server_error(exc)
-    except store.StoreError as exc:
-        run.error(f"error: {run.state.path}: {exc}")
+    except Exception as exc:
+        if not _report(run, exc):
+            raise
     return 1 if run.failed else 0

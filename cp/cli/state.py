@@ -1,14 +1,19 @@
 """The state file of the `cpemu` command: its path, its lock, and how a verb opens it.
 
-    with StateFile("./.cpemu/state.db") as state:        # takes `<path>.lock` (exclusive)
-        async with state.plane() as plane: ...           # mutating verbs: the full plane
-        async with state.reader() as view: ...           # read-only verbs: no controllers
+    with StateFile("./.cpemu/state.db") as state:
+        state.acquire(create=True)                       # mutating verbs: `<path>.lock`
+        async with state.reader(at=None) as view: ...    # read-only verbs: no lock, no write
 
-One `cpemu` process at a time works on a state file: `flock` on `<path>.lock`, non-blocking; a
-second process fails at once with `StateInUse` (the store also refuses a second writer, but
-the lock says so before anything is opened). Read-only verbs open the log and an `ApiServer`
-over it, with no controllers, no informers and no nodes registered, and write no event; a
-state file that does not exist reads as an empty cluster (nothing is created).
+The mutating verbs' plane is opened by the runner (`cp.cli.main._Run.mutate`), which also
+records the command in the log.
+
+One `cpemu` process at a time changes a state file: `flock` on `<path>.lock`, non-blocking; a
+second writer fails at once with `StateInUse` (the store also refuses a second writer, but
+the lock says so before anything is opened). Read-only verbs take no lock: they open the log
+read-only (`?mode=ro`: nothing is written to the file, not even a checkpoint) and see what was
+committed when they opened it, even while a writer runs; an `ApiServer` over it, with no
+controllers, no informers and no nodes registered. A state file that does not exist reads as
+an empty cluster (nothing is created).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import IO, Final, Self
 
 import store
 from cp.apiserver import ApiServer
-from cp.plane import VIRTUAL_EPOCH, ControlPlane
+from cp.clock import VIRTUAL_EPOCH
 
 __all__ = ["DEFAULT_STATE", "ReadView", "StateFile", "StateInUse"]
 
@@ -121,16 +126,10 @@ class StateFile:
         self.release()
 
     @asynccontextmanager
-    async def plane(self, *, profile: str | None = None) -> AsyncIterator[ControlPlane]:
-        """The running control plane on the state file (created when missing)."""
-        async with ControlPlane.open(store=self.url, clock="virtual", profile=profile) as plane:
-            yield plane
-
-    @asynccontextmanager
     async def reader(self, at: int | None = None) -> AsyncIterator[ReadView]:
         """A read-only view at revision `at` (the head when None); an empty one (memory) when
         the file does not exist."""
-        url = self.url if self.exists() else "memory://"
+        url = f"{self.url}?mode=ro" if self.exists() else "memory://"
         async with store.open_log(url) as log:
             if at is not None and at > log.revision:
                 raise store.FutureRevision(at, log.revision)

@@ -13,6 +13,7 @@ plane is idle).
 
 from cp.clock.activity import Activity, ActivityError, Hold
 from cp.clock.clock import (
+    VIRTUAL_EPOCH,
     AdvanceReport,
     Clock,
     ClockError,
@@ -23,6 +24,7 @@ from cp.clock.clock import (
 )
 
 __all__ = [
+    "VIRTUAL_EPOCH",
     "Activity",
     "ActivityError",
     "AdvanceReport",

@@ -20,7 +20,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 import anyio
 import msgspec
@@ -28,6 +28,7 @@ import msgspec
 from cp.clock.activity import Activity
 
 __all__ = [
+    "VIRTUAL_EPOCH",
     "AdvanceReport",
     "Clock",
     "ClockError",
@@ -135,6 +136,10 @@ class VirtualTimer:
         callback, self._callback = self._callback, None
         if callback is not None:
             callback()
+
+
+#: Virtual time of a fresh plane: 2023-11-14T22:13:20Z (seconds since the Unix epoch).
+VIRTUAL_EPOCH: Final = 1_700_000_000.0
 
 
 class VirtualClock:

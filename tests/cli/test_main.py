@@ -185,15 +185,45 @@ def test_namespace_flag(capsys: pytest.CaptureFixture[str], applied: str) -> Non
     assert [line.split()[0] for line in out.splitlines()] == ["NAMESPACE", "default", "other"]
 
 
-def test_lock_refuses_a_second_holder(capsys: pytest.CaptureFixture[str], applied: str) -> None:
+def test_lock_refuses_a_second_writer_but_not_a_reader(
+    capsys: pytest.CaptureFixture[str], applied: str
+) -> None:
     with StateFile(applied) as holder:
         holder.acquire(create=False)
-        for argv in (("get", "deploy"), ("apply", "-f", str(SEED))):
-            code, out, err = run(capsys, applied, *argv)
-            assert (code, out) == (1, "")
-            assert err == (
-                f"error: the state file {Path(applied).absolute()} is in use by another "
-                "cpemu process\n"
-            )
-    code, _, _ = run(capsys, applied, "get", "deploy")
+        code, out, err = run(capsys, applied, "apply", "-f", str(SEED))
+        assert (code, out) == (1, "")
+        assert err == (
+            f"error: the state file {Path(applied).absolute()} is in use by another cpemu process\n"
+        )
+        # readers take no lock: they read the committed log read-only
+        code, out, _ = run(capsys, applied, "get", "deploy", "-o", "name")
+        assert (code, out) == (0, "deployment.apps/myapp-deploy\n")
+    code, _, _ = run(capsys, applied, "apply", "-f", str(SEED))
     assert code == 0
+
+
+def test_read_only_verbs_leave_the_state_file_untouched(
+    capsys: pytest.CaptureFixture[str], applied: str
+) -> None:
+    db, wal = Path(applied), Path(f"{applied}-wal")
+
+    def snapshot() -> tuple[bytes, int, bytes]:
+        # SQLite may create an empty -wal beside the file to read it; its content must not grow
+        return db.read_bytes(), db.stat().st_mtime_ns, wal.read_bytes() if wal.exists() else b""
+
+    before = snapshot()
+    pod = run(capsys, applied, "get", "pods", "-o", "name")[1].splitlines()[0]
+    for argv in (
+        ("get", "deploy,rs,pods", "-o", "wide"),
+        ("get", "deploy", "--at", "5", "-o", "yaml"),
+        ("describe", "deploy", "myapp-deploy"),
+        ("events", "--kind", "Deployment"),
+        ("why", *pod.split("/")),
+        ("diff", "deploy", "myapp-deploy", "--from", "6", "--to", "9"),
+        ("timeline", "deployment/myapp-deploy"),
+        ("rollout", "history", "deployment/myapp-deploy"),
+        ("replay",),
+    ):
+        code, _, err = run(capsys, applied, *argv)
+        assert code == 0, (argv, err)
+    assert snapshot() == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from pathlib import Path
 
 import msgspec
@@ -255,3 +256,32 @@ def test_events_why_and_history_name_the_command(
     history = ok(capsys, state, "rollout", "history", D, "--all").splitlines()
     assert history[0].split()[-1] == "COMMAND"
     assert history[2].split()[-6:] == ["myapp=web:v2", "cpemu", "set", "image", D, "myapp=web:v2"]
+
+
+def test_verify_replays_the_editor_and_replace_inputs(
+    capsys: pytest.CaptureFixture[str],
+    state: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import pathlib, sys\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "p.write_text(p.read_text().replace('replicas: 3', 'replicas: 4'))\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    monkeypatch.delenv("KUBE_EDITOR", raising=False)
+    ok(capsys, state, "apply", "-f", str(SEED))
+    assert ok(capsys, state, "edit", "deploy", "myapp-deploy") == (
+        "deployment.apps/myapp-deploy edited\n"
+    )
+    replacement = tmp_path / "replacement.yaml"
+    replacement.write_text(SEED.read_text().replace("replicas: 3", "replicas: 2"))
+    ok(capsys, state, "replace", "-f", str(replacement))
+    replacement.unlink()  # the replay reads the recorded text, not the file
+    (edit_end,) = [r for _, r in records(state) if r.argv[0] == "edit" and r.done]
+    assert len(edit_end.inputs.edits) == 1
+    assert "replicas: 4" in edit_end.inputs.edits[0]
+    out = ok(capsys, state, "replay", "--verify")
+    assert out == f"replay --verify: identical: {head(state):,} events from 3 commands\n"
