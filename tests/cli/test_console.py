@@ -151,3 +151,99 @@ def test_sigkill_in_the_middle_of_a_settle_then_recovery(state: Path, tmp_path: 
     assert {k: v for k, v in recovered.items() if k != "conditions"} == {
         k: v for k, v in expected.items() if k != "conditions"
     }
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.slow
+def test_every_verb_through_the_console_script(state: Path, tmp_path: Path) -> None:
+    """One session, every verb of contract 3 as its own `cpemu` process."""
+
+    def ok(*argv: str, env: dict[str, str] | None = None) -> str:
+        done = subprocess.run(
+            [str(CPEMU), "--state", str(state), *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, **(env or {})},
+        )
+        assert done.returncode == 0, (argv, done.stderr)
+        return done.stdout
+
+    deploy = EXAMPLES / "deployment"
+    assert ok(
+        "--profile",
+        str(EXAMPLES / "profile.yaml"),
+        "apply",
+        "-f",
+        str(deploy / "myapp-deploy-v1.yaml"),
+    ) == ("deployment.apps/myapp-deploy created\n")
+    assert ok("get", "deploy").splitlines()[1].split()[:4] == ["myapp-deploy", "3/3", "3", "3"]
+    assert ok("scale", "deployment/myapp-deploy", "--replicas", "4") == (
+        "deployment.apps/myapp-deploy scaled\n"
+    )
+    assert ok("set", "image", "deployment/myapp-deploy", "myapp=web:v2", "--no-wait") == (
+        "deployment.apps/myapp-deploy image updated\n"
+    )
+    assert ok("rollout", "status", "deployment/myapp-deploy").endswith(
+        'deployment "myapp-deploy" successfully rolled out\n'
+    )
+    assert ok("rollout", "history", "deployment/myapp-deploy").splitlines()[1:4] == [
+        "REVISION  CHANGE-CAUSE",
+        "1         <none>",
+        "2         <none>",
+    ]
+    assert ok("rollout", "undo", "deployment/myapp-deploy") == (
+        "deployment.apps/myapp-deploy rolled back\n"
+    )
+    assert (
+        ok("rollout", "pause", "deployment/myapp-deploy") == "deployment.apps/myapp-deploy paused\n"
+    )
+    assert ok("rollout", "resume", "deployment/myapp-deploy") == (
+        "deployment.apps/myapp-deploy resumed\n"
+    )
+    assert ok("rollout", "restart", "deployment/myapp-deploy") == (
+        "deployment.apps/myapp-deploy restarted\n"
+    )
+    assert ok(
+        "patch", "deployment", "myapp-deploy", "-p", '{"spec":{"replicas":2}}', "--type", "merge"
+    ) == ("deployment.apps/myapp-deploy patched\n")
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import pathlib, sys\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "p.write_text(p.read_text().replace('replicas: 2', 'replicas: 3'))\n"
+    )
+    assert (
+        ok("edit", "deployment/myapp-deploy", env={"EDITOR": f"{sys.executable} {editor}"})
+        == "deployment.apps/myapp-deploy edited\n"
+    )
+    sts = EXAMPLES / "statefulset"
+    assert ok(
+        "create", "-f", str(sts / "myapp-sts.yaml"), "-f", str(sts / "myapp-svc-headless.yaml")
+    ) == ("statefulset.apps/myapp-sts created\nservice/myapp-svc-headless created\n")
+    replaced = tmp_path / "sts.yaml"
+    replaced.write_text((sts / "myapp-sts.yaml").read_text().replace("replicas: 2", "replicas: 3"))
+    assert ok("replace", "-f", str(replaced)) == "statefulset.apps/myapp-sts replaced\n"
+    ips = json.loads(ok("get", "pods", "-l", "app=myapp-sts", "-o", "json"))["items"]
+    assert len(ips) == 3
+    answer = ok("host", "myapp-sts-2.myapp-svc-headless")
+    address = next(p["status"]["podIP"] for p in ips if p["metadata"]["name"] == "myapp-sts-2")
+    assert answer == (
+        f"myapp-sts-2.myapp-svc-headless.default.svc.cluster.local has address {address}\n"
+    )
+    assert ok("describe", "sts", "myapp-sts").startswith("Name:               myapp-sts\n")
+    assert ok("delete", "pod", "myapp-sts-0") == 'pod "myapp-sts-0" deleted\n'
+    assert "myapp-sts-0" in ok("get", "pods", "-o", "name")  # it came back
+    rows = json.loads(ok("events", "--kind", "StatefulSet", "--actor", "user", "-o", "json"))
+    created, replace_rev = (row["revision"] for row in rows)
+    diff = ok("diff", "sts", "myapp-sts", "--from", str(replace_rev - 1), "--to", str(replace_rev))
+    assert "\n-  replicas: 2\n+  replicas: 3\n" in diff
+    chain = ok("why", "pod", "myapp-sts-0").splitlines()
+    assert chain[-2].endswith(" the user ran: cpemu delete pod myapp-sts-0")
+    assert ok("timeline", "deployment/myapp-deploy").startswith("RSv1: ")
+    assert ok("rollout", "history", "deployment/myapp-deploy", "--all").startswith("TEMPLATE")
+    assert ok("get", "sts", "--at", str(created), "-o", "json").count('"replicas": 2') == 1
+    assert ok("replay", "--verify").startswith("replay --verify: identical: ")
