@@ -36,7 +36,7 @@ from cp.api.meta import ApiStruct
 from cp.cli import demo, describe, edit, host, replay, rollout, verify
 from cp.cli import replace as replace_verbs
 from cp.cli.common import CliError, Runner, kind_info
-from cp.cli.manifests import Document, load, read_files
+from cp.cli.manifests import Document, add_filename_argument, load, read_files
 from cp.cli.printers import as_list, group_kind, names, no_resources, table
 from cp.cli.record import CommandRecord, Inputs, read_record, write_record
 from cp.cli.state import DEFAULT_STATE, ReadView, StateFile, StateInUse, last_event_time
@@ -120,14 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         ("create", "create objects from manifests"),
     ):
         sub = verbs.add_parser(verb, parents=[common], help=text, description=text)
-        sub.add_argument(
-            "-f",
-            "--filename",
-            action="append",
-            required=True,
-            metavar="PATH",
-            help="a manifest file, a folder of *.yaml/*.yml/*.json, or - for stdin",
-        )
+        add_filename_argument(sub)
         sub.add_argument("--no-wait", action="store_true", help="do not settle the cluster")
 
     get = verbs.add_parser("get", parents=[common], help="list objects (read-only)")
@@ -140,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
 
     delete = verbs.add_parser("delete", parents=[common], help="delete objects")
     delete.add_argument("args", nargs="*", metavar="KIND NAME")
-    delete.add_argument("-f", "--filename", action="append", default=None, metavar="PATH")
+    add_filename_argument(delete, required=False)
     delete.add_argument("--no-wait", action="store_true", help="do not settle the cluster")
     edit.add_parsers(verbs, common)
     rollout.add_parser(verbs, common)

@@ -5,6 +5,7 @@ nothing. Reading goes through a `read_files` callable so the runner can record w
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -18,12 +19,25 @@ from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct, ObjectMeta
 from cp.cli.errors import CliError
 
-__all__ = ["Document", "ReadFiles", "load", "read_files"]
+__all__ = ["Document", "ReadFiles", "add_filename_argument", "load", "read_files"]
 
 _MANIFEST_SUFFIXES: Final = (".yaml", ".yml", ".json")
 
 #: `-f PATH` -> (source name, text) of each manifest it names.
 ReadFiles = Callable[[str], list[tuple[str, str]]]
+
+
+def add_filename_argument(sub: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """`-f/--filename PATH` (repeatable), as kubectl's manifest-reading verbs take it."""
+    sub.add_argument(
+        "-f",
+        "--filename",
+        action="append",
+        required=required,
+        default=None,
+        metavar="PATH",
+        help="a manifest file, a folder of *.yaml/*.yml/*.json, or - for stdin",
+    )
 
 
 def read_files(path: str) -> list[tuple[str, str]]:

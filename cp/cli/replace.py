@@ -28,7 +28,7 @@ from cp.api.errors import ApiError, Invalid, NotFound, qualified_resource
 from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct
 from cp.cli.common import CliError, Runner, ref, split_target
-from cp.cli.manifests import Document
+from cp.cli.manifests import Document, add_filename_argument
 from cp.client.protocol import Client
 
 __all__ = ["HEADER", "add_parsers", "edit", "manual_strip", "replace"]
@@ -38,14 +38,7 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     """The `replace` and `edit` subcommands, each with its `handler`."""
     text = "replace objects by the manifests' (a PUT of each whole object)"
     sub = verbs.add_parser("replace", parents=[common], help=text, description=text)
-    sub.add_argument(
-        "-f",
-        "--filename",
-        action="append",
-        required=True,
-        metavar="PATH",
-        help="a manifest file, a folder of *.yaml/*.yml/*.json, or - for stdin",
-    )
+    add_filename_argument(sub)
     sub.add_argument("--no-wait", action="store_true", help="do not settle the cluster")
     sub.set_defaults(handler=replace)
 

@@ -16,6 +16,7 @@ revision the log still holds.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 import msgspec
 
@@ -23,7 +24,7 @@ from cp.api.times import parse_rfc3339, rfc3339
 from cp.replay.changes import summarize
 from cp.replay.commands import COMMAND_KEY, command_change
 from cp.replay.errors import ReplayError
-from cp.replay.keys import decode_value, parse_key, resolve_kind
+from cp.replay.keys import ObjectRef, decode_value, parse_key, resolve_kind
 from store import Event, EventLog
 
 __all__ = ["Bound", "EventRow", "event_row", "events", "format_events", "format_events_json"]
@@ -59,37 +60,32 @@ def _verb(event: Event) -> str:
     return "create" if event.prev_value is None else "update"
 
 
+#: How a command record's row names its object (`cp.replay.commands`).
+_COMMAND_REF: Final = ObjectRef(kind="Command", namespace="", name="command", resource="command")
+
+
 def event_row(event: Event) -> EventRow:
     """The row of one event (its change computed from `prev_value` and `value`); a command
     record's row shows the command line (verb `start` or `end`, object `command`)."""
     if event.key == COMMAND_KEY:
+        ref = _COMMAND_REF
         verb, change = command_change(event.value)
-        return EventRow(
-            revision=event.revision,
-            time=event.time,
-            timestamp=rfc3339(event.time),
-            actor=event.actor,
-            cause=event.cause,
-            verb=verb,
-            kind="Command",
-            namespace="",
-            name="command",
-            object="command",
-            change=change,
-        )
-    ref = parse_key(event.key)
+    else:
+        ref = parse_key(event.key)
+        verb = _verb(event)
+        change = summarize(decode_value(event.prev_value), decode_value(event.value))
     return EventRow(
         revision=event.revision,
         time=event.time,
         timestamp=rfc3339(event.time),
         actor=event.actor,
         cause=event.cause,
-        verb=_verb(event),
+        verb=verb,
         kind=ref.kind,
         namespace=ref.namespace,
         name=ref.name,
         object=ref.resource,
-        change=summarize(decode_value(event.prev_value), decode_value(event.value)),
+        change=change,
     )
 
 
