@@ -32,14 +32,15 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     set_ = verbs.add_parser("set", help="set a field of an object")
     what = set_.add_subparsers(dest="what", metavar="WHAT", required=True)
     image = what.add_parser("image", parents=[common], help="update container images")
-    image.add_argument("target", metavar="KIND/NAME")
-    image.add_argument("images", nargs="+", metavar="CONTAINER=IMAGE")
+    image.add_argument(
+        "words", nargs="+", metavar="KIND/NAME|KIND NAME CONTAINER=IMAGE", help="as kubectl"
+    )
     image.add_argument("--no-wait", action="store_true", help="do not settle the cluster")
     image.set_defaults(handler=set_image)
 
     sub = verbs.add_parser("patch", parents=[common], help="patch one object")
     sub.add_argument("target", nargs="+", metavar="KIND NAME")
-    sub.add_argument("-p", "--patch", required=True, help="the patch, as JSON")
+    sub.add_argument("-p", "--patch", default=None, help="the patch, as JSON")
     sub.add_argument("--type", choices=PATCH_TYPES, default="strategic")
     sub.add_argument("--no-wait", action="store_true", help="do not settle the cluster")
     sub.set_defaults(handler=patch)
@@ -94,8 +95,12 @@ def _images(words: list[str]) -> dict[str, str]:
 
 
 async def set_image(run: Runner) -> None:
-    info, name = split_target([run.args.target], "set image")
-    images = _images(run.args.images)
+    words: list[str] = run.args.words
+    target = [w for w in words if "=" not in w]
+    images = _images([w for w in words if "=" in w])
+    info, name = split_target(target, "set image")
+    if not images:
+        raise CliError("at least one image update is required")
     async with run.mutate() as plane:
         try:
             current = await plane.client.get(info.kind, name, namespace=run.namespace)
@@ -138,6 +143,10 @@ async def set_image(run: Runner) -> None:
 
 
 async def patch(run: Runner) -> None:
+    """kubectl's `patch`; the patch comes with `-p` (a JSON word after the name, as the seed
+    writes it, gets kubectl's error)."""
+    if run.args.patch is None:
+        raise CliError("must specify --patch or --patch-file containing the contents of the patch")
     info, name = split_target(run.args.target, "patch")
     try:
         body = json.loads(run.args.patch)

@@ -70,3 +70,26 @@ def test_patch_json_and_bad_body(capsys: pytest.CaptureFixture[str], applied: st
     code, out, err = run(capsys, applied, "patch", "deploy", "myapp-deploy", "-p", "x")
     assert (code, out) == (1, "")
     assert err.startswith("error: unable to parse 'x'")
+
+
+def test_set_image_takes_kind_name_as_the_seed_writes_it(
+    capsys: pytest.CaptureFixture[str], applied: str
+) -> None:
+    code, out, _ = run(
+        capsys, applied, "set", "image", "deployment", "myapp-deploy", "myapp=web:v9"
+    )
+    assert (code, out) == (0, "deployment.apps/myapp-deploy image updated\n")
+    _, yaml_out, _ = run(capsys, applied, "get", "deploy", "myapp-deploy", "-o", "yaml")
+    assert "image: web:v9" in yaml_out
+    code, _, err = run(capsys, applied, "set", "image", "deployment", "myapp-deploy")
+    assert (code, err) == (1, "error: at least one image update is required\n")
+
+
+def test_patch_without_dash_p_gets_kubectls_error(
+    capsys: pytest.CaptureFixture[str], applied: str
+) -> None:
+    code, out, err = run(capsys, applied, "patch", "deploy", "myapp-deploy", '{"spec":{}}')
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: must specify --patch or --patch-file containing the contents of the patch\n"
+    )
