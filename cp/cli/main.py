@@ -1,13 +1,20 @@
-"""`cpemu [--state PATH] [-n NS] VERB ...`: kubectl's verbs on one SQLite state file.
+"""`cpemu [--state PATH] [-n NS] [--profile FILE] VERB ...`: kubectl's verbs on one SQLite
+state file.
 
 Verbs: `apply -f`, `create -f`, `get`, `delete -f | KIND NAME...` here; `scale`, `set image`,
-`patch` in `cp.cli.edit`; `rollout status|history|undo|pause|resume|restart` in
-`cp.cli.rollout`; the read-only replay verbs `events`, `diff`, `why`, `timeline` and `rollout
-history --all` in `cp.cli.replay` (each subparser sets its `handler`). Mutating verbs
-write, then settle the plane on the virtual clock (`--no-wait` skips that); `get` reads through
-the store and an `ApiServer` without controllers and writes nothing. Output and errors are
-kubectl's: results on stdout, errors on stderr (`Error from server (NotFound): ...`,
-`error: ...`) with exit code 1.
+`patch` in `cp.cli.edit`; `replace -f` and `edit` in `cp.cli.replace`; `describe` in
+`cp.cli.describe`; `host` in `cp.cli.host`; `rollout status|history|undo|pause|resume|restart`
+in `cp.cli.rollout`; the read-only replay verbs `events`, `diff`, `why`, `timeline` and `rollout
+history --all` in `cp.cli.replay`; `replay [--verify]` in `cp.cli.verify`; `demo` in
+`cp.cli.demo` (each subparser sets its `handler`).
+
+The runner (`_Run`) is what the verb modules see (`cp.cli.common.Runner`): `mutate()` opens the
+plane for a mutating verb — lock, command record in the log (`cp.cli.record`), crash recovery,
+the user's writes, then a settle on the virtual clock (`--no-wait` skips it) with progress and
+warnings (`cp.cli.settling`); `read(at)` is a read-only view (no lock, no write, no
+controllers). `_ReplayRun` is the same runner fed from a command record, for `replay --verify`.
+Output and errors are kubectl's: results on stdout, errors on stderr (`Error from server
+(NotFound): ...`, `error: ...`) with exit code 1.
 """
 
 from __future__ import annotations
