@@ -274,8 +274,25 @@ class _Run:
         record = replace(record, inputs=self._inputs(), done=True, settled=settled)
         await write_record(plane.log, record, time=plane.clock.now(), expected=start)
 
-    def read(self, at: int | None = None) -> AbstractAsyncContextManager[ReadView]:
-        return self.state.reader(at)  # read-only: no lock, a snapshot even while one writes
+    @asynccontextmanager
+    async def read(self, at: int | None = None) -> AsyncIterator[ReadView]:
+        # read-only: no lock, a snapshot even while another process writes
+        async with self.state.reader(at) as view:
+            last = await read_record(view.server.log) if at is None else None
+            if last is not None and not last[0].done:
+                command = last[0].command_line
+                if self.state.busy():
+                    self.note(
+                        f"note: {command} is running on this state file; this is the cluster "
+                        f"as of revision {view.server.log.revision}"
+                    )
+                else:
+                    self.note(
+                        f"warning: the last command ({command}) was interrupted; this is the "
+                        "cluster as it left it (the next command that changes the cluster "
+                        "lets the controllers finish first)"
+                    )
+            yield view
 
     async def settle(self, plane: ControlPlane) -> None:
         """Settle now (verbs that wait in the middle, such as `rollout status`)."""

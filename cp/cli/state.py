@@ -108,6 +108,18 @@ class StateFile:
             raise
         self._lock = handle
 
+    def busy(self) -> bool:
+        """Whether another process holds the lock now (a command is running on the file)."""
+        if self._lock is not None or not self.lock_path.exists():
+            return False
+        with open(self.lock_path, "ab") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
+
     def release(self) -> None:
         if self._lock is not None:
             fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)

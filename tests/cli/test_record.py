@@ -3,6 +3,7 @@ command, catch-up after `--no-wait`, the settle's warnings, `--profile`, `get --
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import sys
@@ -121,6 +122,20 @@ def test_an_interrupted_command_is_finished_by_the_next(
         db.execute("DELETE FROM state")
         db.execute("UPDATE meta SET value = 0 WHERE name = 'state_rev'")
     assert records(state)[-1][1].done is False
+    code, _, err = run(capsys, state, "get", "deploy")
+    assert (code, err) == (
+        0,
+        f"warning: the last command (cpemu apply -f {SEED} --no-wait) was interrupted; this is "
+        "the cluster as it left it (the next command that changes the cluster lets the "
+        "controllers finish first)\n",
+    )
+    with open(f"{state}.lock", "ab") as lock:  # as while the command still runs
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _, _, err = run(capsys, state, "get", "deploy")
+    assert err == (
+        f"note: cpemu apply -f {SEED} --no-wait is running on this state file; this is the "
+        f"cluster as of revision {head(state)}\n"
+    )
     code, out, err = run(capsys, state, "scale", D, "--replicas", "4")
     assert (code, out) == (0, "deployment.apps/myapp-deploy scaled\n")
     assert err == (
