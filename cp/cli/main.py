@@ -40,7 +40,7 @@ from cp.api.codec import ManifestError, dump_json, dump_yaml
 from cp.api.errors import ApiError, NotFound
 from cp.api.kinds import KindInfo
 from cp.api.meta import ApiStruct
-from cp.cli import demo, describe, edit, host, replay, rollout, verify
+from cp.cli import demo, describe, edit, explain, host, replay, rollout, verify
 from cp.cli import replace as replace_verbs
 from cp.cli.common import CliError, Runner, kind_info
 from cp.cli.manifests import Document, add_filename_argument, load, read_files
@@ -150,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_parsers(verbs, common)
     host.add_parsers(verbs, common)
     replace_verbs.add_parsers(verbs, common)
+    explain.add_parsers(verbs, common)
     return parser
 
 
