@@ -3,10 +3,10 @@ state file.
 
 Verbs: `apply -f`, `create -f`, `get`, `delete -f | KIND NAME...` here; `scale`, `set image`,
 `patch` in `cp.cli.edit`; `replace -f` and `edit` in `cp.cli.replace`; `describe` in
-`cp.cli.describe`; `host` in `cp.cli.host`; `rollout status|history|undo|pause|resume|restart`
-in `cp.cli.rollout`; the read-only replay verbs `events`, `diff`, `why`, `timeline` and `rollout
-history --all` in `cp.cli.replay`; `replay [--verify]` in `cp.cli.verify`; `demo` in
-`cp.cli.demo` (each subparser sets its `handler`).
+`cp.cli.describe`; `explain` in `cp.cli.explain`; `host` in `cp.cli.host`; `rollout
+status|history|undo|pause|resume|restart` in `cp.cli.rollout`; the read-only replay verbs
+`events`, `diff`, `why`, `timeline` and `rollout history --all` in `cp.cli.replay`; `replay
+[--verify]` in `cp.cli.verify`; `demo` in `cp.cli.demo` (each subparser sets its `handler`).
 
 The runner (`_Run`) is what the verb modules see (`cp.cli.common.Runner`): `mutate()` opens the
 plane for a mutating verb — lock, command record in the log (`cp.cli.record`), crash recovery,
