@@ -232,6 +232,14 @@ def annotations_multiline(w: PrefixWriter, title: str, annotations: Mapping[str,
             w.write(0, f"{key}: {value}\n")
 
 
+def name_namespace_labels_annotations(w: PrefixWriter, meta: ObjectMeta) -> None:
+    """The four opening lines most of describe.go's describers share."""
+    w.write(0, f"Name:\t{meta.name}\n")
+    w.write(0, f"Namespace:\t{meta.namespace}\n")
+    labels_multiline(w, "Labels", meta.labels)
+    annotations_multiline(w, "Annotations", meta.annotations)
+
+
 def controller_of(meta: ObjectMeta) -> OwnerReference | None:
     """`metav1.GetControllerOf`."""
     for owner in meta.owner_references:
@@ -378,10 +386,7 @@ def describe_generic(obj: ApiStruct, related: Related) -> str:
     """`genericDescriber`: Name, Namespace, Labels, Annotations, then every other field."""
     meta: ObjectMeta = obj.metadata  # type: ignore[attr-defined]
     w = PrefixWriter()
-    w.write(0, f"Name:\t{meta.name}\n")
-    w.write(0, f"Namespace:\t{meta.namespace}\n")
-    labels_multiline(w, "Labels", meta.labels)
-    annotations_multiline(w, "Annotations", meta.annotations)
+    name_namespace_labels_annotations(w, meta)
     content = msgspec.to_builtins(obj)
     _unstructured(w, 0, content, "", _GENERIC_SKIP)
     if related.events is not None:

@@ -32,6 +32,7 @@ from cp.cli.describers import (
     describe_events,
     go_list,
     labels_multiline,
+    name_namespace_labels_annotations,
     rfc1123z,
     since,
 )
@@ -90,10 +91,7 @@ def describe_service(svc: Service, related: Related) -> str:
     """`describeService`."""
     meta, spec = svc.metadata, svc.spec
     w = PrefixWriter()
-    w.write(0, f"Name:\t{meta.name}\n")
-    w.write(0, f"Namespace:\t{meta.namespace}\n")
-    labels_multiline(w, "Labels", meta.labels)
-    annotations_multiline(w, "Annotations", meta.annotations)
+    name_namespace_labels_annotations(w, meta)
     w.write(0, f"Selector:\t{format_labels(spec.selector)}\n")
     w.write(0, f"Type:\t{spec.type}\n")
     if spec.ip_family_policy is not None:
@@ -135,10 +133,7 @@ def describe_endpoints(ep: Endpoints, related: Related) -> str:
     """`describeEndpoints`."""
     meta = ep.metadata
     w = PrefixWriter()
-    w.write(0, f"Name:\t{meta.name}\n")
-    w.write(0, f"Namespace:\t{meta.namespace}\n")
-    labels_multiline(w, "Labels", meta.labels)
-    annotations_multiline(w, "Annotations", meta.annotations)
+    name_namespace_labels_annotations(w, meta)
     w.write(0, "Subsets:\n")
     for subset in ep.subsets:
         ready = ",".join(address.ip for address in subset.addresses) or "<none>"
@@ -436,10 +431,7 @@ def describe_config_map(cm: ConfigMap, related: Related) -> str:
     """`ConfigMapDescriber`: each key, a `----` rule and the value; binary data by size."""
     meta = cm.metadata
     w = PrefixWriter()
-    w.write(0, f"Name:\t{meta.name}\n")
-    w.write(0, f"Namespace:\t{meta.namespace}\n")
-    labels_multiline(w, "Labels", meta.labels)
-    annotations_multiline(w, "Annotations", meta.annotations)
+    name_namespace_labels_annotations(w, meta)
     w.write(0, "\nData\n====\n")
     for key in sorted(cm.data):
         w.write(0, f"{key}:\n----\n")
