@@ -1,4 +1,5 @@
-"""The `cpemu` command (fixed contract 3 in DESIGN.md); the verbs live in `cp.cli.main`."""
+"""The `cpemu` command (fixed contract 3 in DESIGN.md): the parser and entry point are in
+`cp.cli.main`, the verbs in the modules it names."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ __all__ = ["CliError", "Runner", "kind_info", "ref", "split_target"]
 
 
 class Runner(Protocol):
-    """One invocation as the verb modules see it (`cp.cli.main._Run`)."""
+    """One invocation as the verb modules see it (`cp.cli.runner.Run`)."""
 
     args: argparse.Namespace
     state: StateFile

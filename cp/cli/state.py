@@ -4,7 +4,7 @@
         state.acquire(create=True)                       # mutating verbs: `<path>.lock`
         async with state.reader(at=None) as view: ...    # read-only verbs: no lock, no write
 
-The mutating verbs' plane is opened by the runner (`cp.cli.main._Run.mutate`), which also
+The mutating verbs' plane is opened by the runner (`cp.cli.runner.Run.mutate`), which also
 records the command in the log.
 
 One `cpemu` process at a time changes a state file: `flock` on `<path>.lock`, non-blocking; a
