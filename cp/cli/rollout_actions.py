@@ -1,6 +1,7 @@
 """What `cpemu rollout status|history|undo|pause|resume|restart deployment/NAME` does, with
-kubectl's output lines and error messages (`controllers.deployment`'s rollout helpers). The
-parser is `cp.cli.rollout`, which loads this module (and the controllers) only when it runs."""
+kubectl's output lines and error messages (`controllers.deployment`'s rollout helpers);
+StatefulSets and DaemonSets are handed to `cp.cli.rollout_workloads`. The parser is
+`cp.cli.rollout`, which loads this module (and the controllers) only when it runs."""
 
 from __future__ import annotations
 
@@ -35,8 +36,16 @@ async def rollout(run: Runner) -> None:
         await history_all(run)
         return
     info, name = split_target(run.args.target, f"rollout {run.args.action}")
+    if info.kind in ("StatefulSet", "DaemonSet"):
+        from cp.cli import rollout_workloads
+
+        await rollout_workloads.rollout(run, info, name)
+        return
     if info.kind != "Deployment":
-        raise CliError(f'no {run.args.action} for kind "{info.kind}" (only deployments)')
+        raise CliError(
+            f'no {run.args.action} for kind "{info.kind}" '
+            "(only deployments, statefulsets and daemonsets)"
+        )
     if run.args.action == "history":
         async with run.read() as view:
             try:
