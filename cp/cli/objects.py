@@ -14,7 +14,7 @@ import yaml
 
 from cp.api.codec import ManifestError, dump_json, dump_yaml
 from cp.api.errors import ApiError, NotFound
-from cp.api.kinds import KindInfo
+from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct
 from cp.cli.common import CliError, Runner, kind_info
 from cp.cli.manifests import Document, add_filename_argument
@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 __all__ = ["add_parsers", "apply", "create", "delete", "get"]
 
 _OUTPUTS: Final = ("wide", "json", "yaml", "name")
+#: kubectl's `all` category, in the order kubectl prints it, as far as cpemu serves the kinds
+#: (no ReplicationController, HorizontalPodAutoscaler, Job or CronJob here).
+_ALL: Final = tuple(
+    info
+    for name in ("Pod", "Service", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet")
+    if (info := KINDS.lookup(name)) is not None
+)
 _JSON: Final = msgspec.json.Encoder()
 
 
@@ -47,6 +54,8 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     sub.add_argument("-l", "--selector", default=None, help="label selector")
     sub.add_argument("-A", "--all-namespaces", action="store_true")
     sub.add_argument("--at", type=int, default=None, metavar="REV", help="read at revision REV")
+    sub.add_argument("--show-labels", action="store_true", help="a LABELS column, as kubectl")
+    sub.add_argument("--no-headers", action="store_true", help="no header line, as kubectl")
     sub.set_defaults(handler=get)
 
     sub = verbs.add_parser("delete", parents=[common], help="delete objects")
@@ -150,7 +159,12 @@ async def get(run: Runner) -> None:
         pairs = _targets([args.kinds, *args.names], verb="get")
         requests = [(info, [name]) for info, name in pairs]
     else:
-        requests = [(kind_info(kind), list(args.names)) for kind in args.kinds.split(",") if kind]
+        infos: list[KindInfo] = []
+        for word in filter(None, args.kinds.split(",")):
+            for info in _ALL if word == "all" else (kind_info(word),):
+                if info not in infos:
+                    infos.append(info)
+        requests = [(info, list(args.names)) for info in infos]
         if not requests:
             raise CliError("you must specify the type of resource to get")
     namespace = None if args.all_namespaces else (run.namespace or "default")
@@ -213,6 +227,8 @@ def _print(
                 wide=output == "wide",
                 all_namespaces=run.args.all_namespaces,
                 with_kind=several,
+                show_labels=run.args.show_labels,
+                no_headers=run.args.no_headers,
             )
             if text:
                 tables.append(text)

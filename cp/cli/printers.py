@@ -30,6 +30,7 @@ from cp.cli.printers_common import (
     KindPrinter,
     age,
     format_age,
+    format_labels,
     group_kind,
     tabulate,
 )
@@ -74,6 +75,8 @@ def table(
     wide: bool = False,
     all_namespaces: bool = False,
     with_kind: bool = False,
+    show_labels: bool = False,
+    no_headers: bool = False,
 ) -> str:
     """The lines `kubectl get KIND` prints for `objects` (in the given order), each ending in a
     newline; the empty string when there are none.
@@ -81,6 +84,8 @@ def table(
     `kind` is any name kubectl accepts (`Deployment`, `deploy`, `pods`). `wide` is `-o wide`;
     `all_namespaces` is `-A` (a NAMESPACE column for namespaced kinds); `with_kind` prefixes
     names with `deployment.apps/`, as kubectl does when one `get` prints several kinds.
+    `show_labels` adds kubectl's LABELS column (`--show-labels`); `no_headers` leaves the
+    header line out (`--no-headers`: the columns are then as wide as the data alone).
     """
     if not objects:
         return ""
@@ -94,7 +99,9 @@ def table(
     header = [printer.columns[i].name.upper() for i in shown]
     if with_namespace:
         header.insert(0, "NAMESPACE")
-    lines = [header]
+    if show_labels:
+        header.append("LABELS")
+    lines = [] if no_headers else [header]
     for obj in objects:
         cells = list(printer.row(obj, now))
         if prefix and name_index is not None:
@@ -102,6 +109,8 @@ def table(
         line = [_cell(cells[i]) for i in shown]
         if with_namespace:
             line.insert(0, obj.metadata.namespace)  # type: ignore[attr-defined]
+        if show_labels:
+            line.append(format_labels(obj.metadata.labels))  # type: ignore[attr-defined]
         lines.append(line)
     return tabulate(lines)
 

@@ -227,3 +227,28 @@ def test_read_only_verbs_leave_the_state_file_untouched(
         code, _, err = run(capsys, applied, *argv)
         assert code == 0, (argv, err)
     assert snapshot() == before
+
+
+def test_get_all_lists_kubectls_all_category(
+    capsys: pytest.CaptureFixture[str], applied: str
+) -> None:
+    code, out, err = run(capsys, applied, "get", "all")
+    assert (code, err) == (0, "")
+    blocks = [block.splitlines() for block in out.split("\n\n")]
+    # kubectl's order: pods, (services, daemonsets,) deployments, replicasets: empty kinds
+    # print nothing; each name carries its kind, as when one `get` prints several kinds
+    assert [block[0].split()[0] for block in blocks] == ["NAME"] * 3
+    assert [line.split()[0].split("/")[0] for line in blocks[0][1:]] == ["pod"] * 3
+    assert blocks[1][1].split()[:2] == ["deployment.apps/myapp-deploy", "3/3"]
+    assert blocks[2][1].startswith("replicaset.apps/myapp-deploy-")
+
+
+def test_get_show_labels_and_no_headers(capsys: pytest.CaptureFixture[str], applied: str) -> None:
+    code, out, _ = run(capsys, applied, "get", "deploy", "--show-labels")
+    assert code == 0
+    header, row = out.splitlines()
+    assert header.split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "LABELS"]
+    assert row.split()[-1] == "app=myapp-deploy"
+    code, out, _ = run(capsys, applied, "get", "deploy", "--no-headers")
+    assert code == 0
+    assert re.fullmatch(r"myapp-deploy   3/3   3     3     \d+s\n", out)
