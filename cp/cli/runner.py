@@ -278,7 +278,9 @@ def report_error(run: Run, exc: BaseException) -> bool:
     elif isinstance(exc, ApiError):
         run.server_error(exc)
     elif isinstance(exc, store.StoreError):
-        run.error(f"error: {run.state.path}: {exc}")
+        text = str(exc)  # named after the state file, unless the store already did
+        path = str(run.state.path)
+        run.error(f"error: {text}" if text.startswith(path) else f"error: {path}: {text}")
     else:
         return False
     return True

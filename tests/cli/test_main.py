@@ -252,3 +252,15 @@ def test_get_show_labels_and_no_headers(capsys: pytest.CaptureFixture[str], appl
     code, out, _ = run(capsys, applied, "get", "deploy", "--no-headers")
     assert code == 0
     assert re.fullmatch(r"myapp-deploy   3/3   3     3     \d+s\n", out)
+
+
+def test_a_file_that_is_not_a_state_file_is_refused_by_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    for argv in (("get", "pods"), ("apply", "-f", str(SEED))):
+        code, out, err = run(capsys, str(notes), *argv)
+        assert (code, out) == (1, "")
+        assert err == f"error: {notes}: not a SQLite database, so not a cpemu log\n"
+    assert notes.read_text() == "not a database\n"
