@@ -17,7 +17,9 @@ from cp.api.errors import ApiError, NotFound
 from cp.api.kinds import KINDS, KindInfo
 from cp.api.meta import ApiStruct
 from cp.cli.common import CliError, Runner, kind_info
+from cp.cli.jsonpath import JsonPathError
 from cp.cli.manifests import Document, add_filename_argument
+from cp.cli.output_formats import parse_output, render_output
 from cp.cli.printers import as_list, group_kind, names, no_resources, table
 
 if TYPE_CHECKING:
@@ -50,7 +52,13 @@ def add_parsers(verbs: Any, common: argparse.ArgumentParser) -> None:
     sub = verbs.add_parser("get", parents=[common], help="list objects (read-only)")
     sub.add_argument("kinds", nargs="?", metavar="KIND[,KIND...]", help="kinds, or KIND/NAME")
     sub.add_argument("names", nargs="*", metavar="NAME")
-    sub.add_argument("-o", "--output", choices=_OUTPUTS, default=None)
+    sub.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FORMAT",
+        help="wide, json, yaml, name, jsonpath=TEMPLATE, custom-columns=SPEC",
+    )
     sub.add_argument("-l", "--selector", default=None, help="label selector")
     sub.add_argument("-A", "--all-namespaces", action="store_true")
     sub.add_argument("--at", type=int, default=None, metavar="REV", help="read at revision REV")
@@ -153,6 +161,12 @@ async def delete(run: Runner) -> None:
 
 async def get(run: Runner) -> None:
     args = run.args
+    output = args.output
+    if output is not None and output not in _OUTPUTS and parse_output(output) is None:
+        raise CliError(
+            f'unable to match a printer suitable for the output format "{output}", allowed '
+            "formats are: custom-columns,json,jsonpath,jsonpath-as-json,name,wide,yaml"
+        )
     if not args.kinds:
         raise CliError("you must specify the type of resource to get")
     if "/" in args.kinds:
@@ -202,6 +216,16 @@ def _print(
     output = run.args.output
     everything = [obj for _, objects in found for obj in objects]
     named = all(wanted for _, wanted in requests)
+    if output is not None and parse_output(output) is not None:  # jsonpath, custom-columns
+        single = named and len(requests) == 1 and len(requests[0][1]) == 1
+        if single and not everything:
+            return
+        data = msgspec.to_builtins(everything[0]) if single else as_list(everything, str(revision))
+        try:
+            run.out(render_output(output, data, no_headers=run.args.no_headers))
+        except JsonPathError as exc:
+            run.error(f"error: {exc}")
+        return
     if output in ("json", "yaml"):
         if named and len(requests) == 1 and len(requests[0][1]) == 1:
             if everything:
