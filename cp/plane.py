@@ -29,7 +29,9 @@ nothing. On the real clock it waits for activity idle, bounded by `max_seconds` 
 
 from __future__ import annotations
 
+import hashlib
 import math
+import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Final, Literal, cast
@@ -50,7 +52,7 @@ from controllers.scheduler import Scheduler
 from controllers.statefulset import StatefulSetController
 from controllers.volume import PersistentVolumeController, default_storage_class
 from cp.api.codec import CODEC
-from cp.api.core import Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus
+from cp.api.core import Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus, NodeSystemInfo
 from cp.api.errors import BadRequest, NotFound
 from cp.api.kinds import KINDS
 from cp.api.meta import ApiStruct, ObjectMeta
@@ -172,6 +174,29 @@ def _write_behind(url: str) -> str:
     if any(part.split("=", 1)[0] == "durability" for part in query.split("&") if part):
         return url
     return f"{url}{'&' if query else '?'}durability=deferred"
+
+
+#: What the emulated kubelets report about themselves (`kubectl get nodes -o wide`): a kind
+#: node of Kubernetes 1.32.
+_KUBELET_VERSION: Final = "v1.32.0"
+
+
+def _node_info(name: str) -> NodeSystemInfo:
+    """The node's `status.nodeInfo`, with ids derived from its name (stable, and taking
+    nothing from the plane's seeded id sequence)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    return NodeSystemInfo(
+        machine_id=digest[:32],
+        system_uuid=str(uuid.UUID(digest[32:64])),
+        boot_id=str(uuid.UUID(digest[:32])),
+        kernel_version="6.1.0-cpemu",
+        os_image="Debian GNU/Linux 12 (bookworm)",
+        container_runtime_version="containerd://1.7.24",
+        kubelet_version=_KUBELET_VERSION,
+        kube_proxy_version=_KUBELET_VERSION,
+        operating_system="linux",
+        architecture="amd64",
+    )
 
 
 def _check_options(clock: str, nodes: int) -> None:
@@ -536,6 +561,7 @@ class ControlPlane:
                         NodeAddress(type="InternalIP", address=address),
                         NodeAddress(type="Hostname", address=name),
                     ),
+                    node_info=_node_info(name),
                 ),
             )
             with acting_as(f"kubelet/{name}"):

@@ -264,3 +264,23 @@ def test_a_file_that_is_not_a_state_file_is_refused_by_name(
         assert (code, out) == (1, "")
         assert err == f"error: {notes}: not a SQLite database, so not a cpemu log\n"
     assert notes.read_text() == "not a database\n"
+
+
+def test_nodes_report_a_kubelet_version_and_system_info(
+    capsys: pytest.CaptureFixture[str], applied: str
+) -> None:
+    code, out, _ = run(capsys, applied, "get", "nodes", "-o", "wide")
+    assert code == 0
+    header, *rows = out.splitlines()
+    assert header.split()[:5] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert [row.split()[0] for row in rows] == ["node-1", "node-2", "node-3"]
+    assert all(row.split()[4:6] == ["v1.32.0", row.split()[5]] for row in rows)
+    assert all(row.endswith("containerd://1.7.24") for row in rows)
+    info = [
+        json.loads(run(capsys, applied, "get", "node", f"node-{i}", "-o", "json")[1])["status"][
+            "nodeInfo"
+        ]
+        for i in (1, 2)
+    ]
+    assert info[0]["machineID"] != info[1]["machineID"]  # one per node
+    assert (info[0]["operatingSystem"], info[0]["architecture"]) == ("linux", "amd64")
