@@ -52,7 +52,21 @@ from controllers.scheduler import Scheduler
 from controllers.statefulset import StatefulSetController
 from controllers.volume import PersistentVolumeController, default_storage_class
 from cp.api.codec import CODEC
-from cp.api.core import Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus, NodeSystemInfo
+from cp.api.core import (
+    EndpointAddress,
+    EndpointPort,
+    Endpoints,
+    EndpointSubset,
+    Node,
+    NodeAddress,
+    NodeCondition,
+    NodeSpec,
+    NodeStatus,
+    NodeSystemInfo,
+    Service,
+    ServicePort,
+    ServiceSpec,
+)
 from cp.api.errors import BadRequest, NotFound
 from cp.api.kinds import KINDS
 from cp.api.meta import ApiStruct, ObjectMeta
@@ -176,6 +190,10 @@ def _write_behind(url: str) -> str:
     return f"{url}{'&' if query else '?'}durability=deferred"
 
 
+#: The `kubernetes` Service's ClusterIP (the first address of 10.96.0.0/12) and the address
+#: the API server advertises behind it.
+_KUBERNETES_SERVICE_IP: Final = "10.96.0.1"
+_APISERVER_ADDRESS: Final = "172.18.0.1"
 #: What the emulated kubelets report about themselves (`kubectl get nodes -o wide`): a kind
 #: node of Kubernetes 1.32.
 _KUBELET_VERSION: Final = "v1.32.0"
@@ -379,6 +397,7 @@ class ControlPlane:
         async with plane._informers, plane._manager:
             await plane._register_nodes()
             await plane._register_default_storage_class()
+            await plane._register_kubernetes_service()
             yield plane
 
     # -- parts ---------------------------------------------------------------------------------
@@ -524,6 +543,42 @@ class ControlPlane:
         except NotFound:
             with acting_as("addon/default-storage-class"):
                 await self._client.create(standard)
+
+    async def _register_kubernetes_service(self) -> None:
+        """The `default/kubernetes` Service and its Endpoints, as the API server's bootstrap
+        controller keeps them (upstream `pkg/controlplane/controller/kubernetesservice`):
+        ClusterIP the first address of the range, port `https` 443 -> 6443, no selector, and
+        the API server's address (kind's control-plane node, 172.18.0.1 here: the emulated
+        nodes start at .2) as the one endpoint. Unless they exist; not on a bare plane."""
+        if self._nodes == 0:
+            return
+        try:
+            await self._client.get("Service", "kubernetes", namespace="default")
+            return
+        except NotFound:
+            pass
+        meta = ObjectMeta(
+            name="kubernetes",
+            namespace="default",
+            labels={"component": "apiserver", "provider": "kubernetes"},
+        )
+        port = ServicePort(name="https", protocol="TCP", port=443, target_port=6443)
+        service = Service(
+            metadata=meta,
+            spec=ServiceSpec(ports=(port,), cluster_ip=_KUBERNETES_SERVICE_IP, type="ClusterIP"),
+        )
+        endpoints = Endpoints(
+            metadata=replace(meta, labels={"endpointslice.kubernetes.io/skip-mirror": "true"}),
+            subsets=(
+                EndpointSubset(
+                    addresses=(EndpointAddress(ip=_APISERVER_ADDRESS),),
+                    ports=(EndpointPort(name="https", port=6443, protocol="TCP"),),
+                ),
+            ),
+        )
+        with acting_as("apiserver/bootstrap"):
+            await self._client.create(service)
+            await self._client.create(endpoints)
 
     async def _register_nodes(self) -> None:
         """Create the Ready nodes `node-1` .. `node-N` that are not in the store yet."""

@@ -235,12 +235,13 @@ def test_get_all_lists_kubectls_all_category(
     code, out, err = run(capsys, applied, "get", "all")
     assert (code, err) == (0, "")
     blocks = [block.splitlines() for block in out.split("\n\n")]
-    # kubectl's order: pods, (services, daemonsets,) deployments, replicasets: empty kinds
+    # kubectl's order: pods, services, (daemonsets,) deployments, replicasets: empty kinds
     # print nothing; each name carries its kind, as when one `get` prints several kinds
-    assert [block[0].split()[0] for block in blocks] == ["NAME"] * 3
+    assert [block[0].split()[0] for block in blocks] == ["NAME"] * 4
     assert [line.split()[0].split("/")[0] for line in blocks[0][1:]] == ["pod"] * 3
-    assert blocks[1][1].split()[:2] == ["deployment.apps/myapp-deploy", "3/3"]
-    assert blocks[2][1].startswith("replicaset.apps/myapp-deploy-")
+    assert blocks[1][1].split()[:3] == ["service/kubernetes", "ClusterIP", "10.96.0.1"]
+    assert blocks[2][1].split()[:2] == ["deployment.apps/myapp-deploy", "3/3"]
+    assert blocks[3][1].startswith("replicaset.apps/myapp-deploy-")
 
 
 def test_get_show_labels_and_no_headers(capsys: pytest.CaptureFixture[str], applied: str) -> None:

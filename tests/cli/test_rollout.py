@@ -30,7 +30,6 @@ def test_status_waits_then_succeeds(capsys: pytest.CaptureFixture[str], rolled: 
     assert out.splitlines() == [
         "Waiting for deployment spec update to be observed...",
         f"{waiting}0 out of 3 new replicas have been updated...",
-        f"{waiting}1 out of 3 new replicas have been updated...",
         f"{waiting}2 out of 3 new replicas have been updated...",
         f"{waiting}2 of 3 updated replicas are available...",
         'deployment "myapp-deploy" successfully rolled out',

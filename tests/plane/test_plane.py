@@ -13,7 +13,7 @@ import store
 from cp import ControlPlane, SettleReport
 from cp.api.apps import Deployment, DeploymentStatus
 from cp.api.codec import load_manifests
-from cp.api.core import Node
+from cp.api.core import Endpoints, Node, Service
 from cp.api.meta import ObjectMeta
 from cp.plane import LAST_APPLIED, VIRTUAL_EPOCH, _ActivityLog
 from cp.runtime import Activity, Controller, Request, Result, VirtualClock
@@ -86,7 +86,8 @@ def _hourly(plane: ControlPlane) -> Hourly:
 async def test_open_close_memory_registers_ready_nodes() -> None:
     async with ControlPlane.open() as plane:
         assert plane.clock.now() == VIRTUAL_EPOCH
-        assert plane.log.revision == 4  # three nodes and the default StorageClass
+        # three nodes, the default StorageClass, the kubernetes Service and its Endpoints
+        assert plane.log.revision == 6
         nodes = (await plane.client.list("Node")).items
         assert [n.metadata.name for n in nodes if isinstance(n, Node)] == [
             "node-1",
@@ -102,7 +103,15 @@ async def test_open_close_memory_registers_ready_nodes() -> None:
             "kubelet/node-2",
             "kubelet/node-3",
             "addon/default-storage-class",
+            "apiserver/bootstrap",
+            "apiserver/bootstrap",
         ]
+        service = await plane.client.get("Service", "kubernetes", namespace="default")
+        assert isinstance(service, Service)
+        assert (service.spec.cluster_ip, service.spec.ports[0].port) == ("10.96.0.1", 443)
+        endpoints = await plane.client.get("Endpoints", "kubernetes", namespace="default")
+        assert isinstance(endpoints, Endpoints)
+        assert [a.ip for a in endpoints.subsets[0].addresses] == ["172.18.0.1"]
         standard = await plane.client.get("StorageClass", "standard")
         assert _meta_of(standard).annotations == {
             "storageclass.kubernetes.io/is-default-class": "true"
@@ -124,7 +133,8 @@ async def test_open_close_sqlite_resumes_time_and_state(tmp_path: Path) -> None:
         assert plane.clock.now() == VIRTUAL_EPOCH
         plane.clock.call_later(500.0, lambda: None)
         report = await plane.settle()
-        assert report == SettleReport(converged=True, seconds=500.0, events=0)
+        # the one write: the DNS record set of the `kubernetes` Service
+        assert report == SettleReport(converged=True, seconds=500.0, events=1)
         await plane.apply(V1)
         assert (await plane.settle()).converged
         head, now = plane.log.revision, plane.clock.now()
@@ -271,6 +281,8 @@ async def test_apply_accepts_objects() -> None:
 
 async def test_settle_on_an_idle_plane_returns_at_once() -> None:
     async with ControlPlane.open() as plane:
+        first = await plane.settle()  # the DNS controller records the `kubernetes` Service
+        assert first == SettleReport(converged=True, seconds=0.0, events=1)
         report = await plane.settle()
         assert report == SettleReport(converged=True, seconds=0.0, events=0)
         assert plane.clock.now() == VIRTUAL_EPOCH
@@ -292,7 +304,9 @@ async def test_settle_with_a_requeueing_controller_stops_at_the_horizon() -> Non
 async def test_settle_on_the_real_clock_waits_for_idle() -> None:
     async with ControlPlane.open(clock="real", nodes=1) as plane:
         with anyio.fail_after(10):
+            first = await plane.settle(max_seconds=5)  # the `kubernetes` Service's DNS records
             report = await plane.settle(max_seconds=5)
+        assert first.converged
         assert report.converged
         assert report.events == 0
 

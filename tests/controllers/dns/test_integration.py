@@ -150,6 +150,7 @@ async def test_seed_names_resolve_as_in_a_cluster() -> None:
         assert resolver.resolve("myapp-sts-0.myapp-svc-headless").nxdomain
         remaining = (await plane.client.list("DNSRecordSet")).items
         assert sorted(r.metadata.name for r in remaining if isinstance(r, DNSRecordSet)) == [
+            "kubernetes",  # the API server's own Service, in every cluster
             "mydb",
             "mydb-read",
         ]
