@@ -100,7 +100,17 @@ PARTS: Final = (
         ),
     ),
     Part(
-        "4. A StatefulSet and its headless Service",
+        "4. The seed's typos",
+        "The walkthrough mistypes a few commands (`set deployment`, `deploy.sepc`); cpemu\n"
+        "answers in kubectl's words, with a suggestion, and writes nothing.",
+        (
+            _s("set deployment myapp-deploy myapp=ghcr.io/c1t1d0s7/go-myweb:v2.0", 1),
+            _s("explain deploy.sepc", 1),
+            _s("explain deploy.spec.strategy"),
+        ),
+    ),
+    Part(
+        "5. A StatefulSet and its headless Service",
         "Pods named by ordinal, created in order; DNS (as `host` inside a pod of the namespace)\n"
         "answers the Service with every pod and each pod by name. A deleted pod comes back\n"
         "with the same name.",
@@ -115,7 +125,7 @@ PARTS: Final = (
         ),
     ),
     Part(
-        "5. A claim per pod",
+        "6. A claim per pod",
         "volumeClaimTemplates give each pod its own PVC, provisioned into its own PV by the\n"
         "nfs-client class. Scaling down keeps the claims; scaling up again re-attaches them.",
         (
@@ -127,7 +137,7 @@ PARTS: Final = (
         ),
     ),
     Part(
-        "6. Replicated MySQL",
+        "7. Replicated MySQL",
         "Init containers run in order before each pod starts (the emulator runs no MySQL, only\n"
         "the pod lifecycle). The seed's mistakes show: mydb-read selects\n"
         "app.kubernetes.io/name=mysql, which no pod carries, and mtdb-0.mydb is a typo.",
@@ -143,7 +153,7 @@ PARTS: Final = (
         ),
     ),
     Part(
-        "7. Replay: what happened, and why",
+        "8. Replay: what happened, and why",
         "Every write is in the log with who made it and what caused it: the replica counts of\n"
         "each ReplicaSet over the rollouts, and the chain that recreated myapp-sts-0.",
         (

@@ -45,7 +45,13 @@ def test_demo_exits_zero_with_every_step_as_expected(transcript: tuple[int, str,
     assert (code, err) == (0, "")
     assert "[exit code" not in out
     assert "Traceback" not in out
-    assert "unknown command" not in out
+    # the only unknown command is the seed's own typo, answered with a suggestion
+    assert out.count("unknown command") == 1
+    assert (
+        'error: unknown command "deployment" for "cpemu set"\n\nDid you mean this?\n\timage\n'
+        in out
+    )
+    assert 'error: field "sepc" does not exist\n\nDid you mean this?\n\tspec\n' in out
     headings = [line for line in out.splitlines() if line.startswith("== ")]
     assert headings == [f"== {part.title} ==" for part in demo.PARTS]
 
