@@ -113,6 +113,12 @@ def _line(event: store.Event) -> str:
 async def _verify(run: Runner, commands: list[Command], original: list[store.Event]) -> None:
     from cp.cli.main import rerun  # main imports this module for its parser
 
+    if commands[0].start != 1:  # e.g. a file the embedding API wrote before any command
+        run.error(
+            f"replay --verify: revisions 1..{commands[0].start - 1} were not written by cpemu "
+            "commands: there is nothing to re-run them from"
+        )
+        return
     checked = 0  # the original's events up to this revision matched
     async with store.open_log("memory://") as fresh:
         for number, command in enumerate(commands, 1):

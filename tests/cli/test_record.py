@@ -300,3 +300,25 @@ def test_verify_replays_the_editor_and_replace_inputs(
     assert "replicas: 4" in edit_end.inputs.edits[0]
     out = ok(capsys, state, "replay", "--verify")
     assert out == f"replay --verify: identical: {head(state):,} events from 3 commands\n"
+
+
+def test_verify_refuses_a_log_not_started_by_a_command(
+    capsys: pytest.CaptureFixture[str], state: str
+) -> None:
+    import anyio
+
+    from cp.plane import ControlPlane
+
+    async def embed() -> None:  # the embedding API on the same file, before any command
+        async with ControlPlane.open(store=f"sqlite:///{state}") as plane:
+            await plane.settle()
+
+    anyio.run(embed)
+    written = head(state)
+    ok(capsys, state, "apply", "-f", str(SEED))
+    code, out, err = run(capsys, state, "replay", "--verify")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"replay --verify: revisions 1..{written} were not written by cpemu commands: there "
+        "is nothing to re-run them from\n"
+    )
