@@ -9,11 +9,13 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import anyio
 import msgspec
 import pytest
 
 from cp.cli import settling
 from cp.cli.record import COMMAND_KEY, CommandRecord
+from cp.plane import ControlPlane
 from tests.cli.test_main import SEED, head, run
 
 MANIFESTS = SEED.parent
@@ -305,10 +307,6 @@ def test_verify_replays_the_editor_and_replace_inputs(
 def test_verify_refuses_a_log_not_started_by_a_command(
     capsys: pytest.CaptureFixture[str], state: str
 ) -> None:
-    import anyio
-
-    from cp.plane import ControlPlane
-
     async def embed() -> None:  # the embedding API on the same file, before any command
         async with ControlPlane.open(store=f"sqlite:///{state}") as plane:
             await plane.settle()
