@@ -39,7 +39,7 @@ from cp.api.errors import NotFound
 from cp.api.meta import ApiStruct, ObjectMeta, OwnerReference
 from cp.api.selectors import Selector
 from cp.client import Client
-from cp.informer import meta_of
+from cp.informer import Lister, meta_of
 
 __all__ = [
     "AdoptionRefused",
@@ -47,6 +47,7 @@ __all__ = [
     "controller_ref",
     "controller_ref_of",
     "recheck_deletion_timestamp",
+    "resolve_controller_ref",
 ]
 
 T = TypeVar("T", bound=ApiStruct)
@@ -70,6 +71,18 @@ def controller_ref(owner: ApiStruct) -> OwnerReference:
         controller=True,
         block_owner_deletion=True,
     )
+
+
+def resolve_controller_ref(
+    owners: Lister[T], kind: str, namespace: str, ref: OwnerReference
+) -> T | None:
+    """Upstream's `resolveControllerRef` (each workload controller has one): the cached owner
+    of `kind` a controllerRef names, only if it still has the ref's uid (a same-named
+    replacement is not the owner)."""
+    if ref.kind != kind:
+        return None
+    owner = owners.get(namespace, ref.name)
+    return owner if owner is not None and meta_of(owner).uid == ref.uid else None
 
 
 def controller_ref_of(meta: ObjectMeta) -> OwnerReference | None:

@@ -39,6 +39,7 @@ from controllers.common.refmanager import (
     ControllerRefManager,
     controller_ref_of,
     recheck_deletion_timestamp,
+    resolve_controller_ref,
 )
 from controllers.common.selectors import SelectorCache
 from controllers.daemonset.history import cleanup_history, construct_history
@@ -157,10 +158,7 @@ class DaemonSetController:
 
     def _resolve(self, namespace: str, ref: OwnerReference) -> DaemonSet | None:
         """The cached DaemonSet a controllerRef names, if it exists with that uid."""
-        if ref.kind != "DaemonSet":
-            return None
-        ds = self._sets.get(namespace, ref.name)
-        return ds if ds is not None and ds.metadata.uid == ref.uid else None
+        return resolve_controller_ref(self._sets, "DaemonSet", namespace, ref)
 
     def _matching_sets(self, meta: ObjectMeta) -> list[DaemonSet]:
         """The DaemonSets of the namespace whose (non-empty) selector matches `meta`'s labels."""

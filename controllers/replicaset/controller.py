@@ -48,6 +48,7 @@ from controllers.common.refmanager import (
     ControllerRefManager,
     controller_ref_of,
     recheck_deletion_timestamp,
+    resolve_controller_ref,
 )
 from controllers.common.selectors import SelectorCache
 from controllers.replicaset.manage import (
@@ -142,10 +143,7 @@ class ReplicaSetController:
 
     def _resolve(self, namespace: str, ref: OwnerReference) -> ReplicaSet | None:
         """The cached ReplicaSet a controllerRef names, if it exists with that uid."""
-        if ref.kind != "ReplicaSet":
-            return None
-        rs = self._rs.get(namespace, ref.name)
-        return rs if rs is not None and rs.metadata.uid == ref.uid else None
+        return resolve_controller_ref(self._rs, "ReplicaSet", namespace, ref)
 
     def _pod_replica_sets(self, pod: Pod) -> list[ReplicaSet]:
         """The ReplicaSets of the pod's namespace whose (non-empty) selector matches it."""

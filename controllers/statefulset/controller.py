@@ -43,6 +43,7 @@ from controllers.common.refmanager import (
     ControllerRefManager,
     controller_ref_of,
     recheck_deletion_timestamp,
+    resolve_controller_ref,
 )
 from controllers.common.selectors import SelectorCache
 from controllers.statefulset.control import (
@@ -136,10 +137,7 @@ class StatefulSetController:
 
     def _resolve(self, namespace: str, ref: OwnerReference) -> StatefulSet | None:
         """`resolveControllerRef`: the cached set a controllerRef names, with that uid."""
-        if ref.kind != "StatefulSet":
-            return None
-        sts = self._sets.get(namespace, ref.name)
-        return sts if sts is not None and sts.metadata.uid == ref.uid else None
+        return resolve_controller_ref(self._sets, "StatefulSet", namespace, ref)
 
     def _matching_sets(self, meta: ObjectMeta) -> list[StatefulSet]:
         """`getPodStatefulSets`: the sets of the namespace whose non-empty selector matches."""
